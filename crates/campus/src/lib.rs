@@ -1,0 +1,14 @@
+//! The commands of the `campus` binary, as a library so tests run the production path in
+//! process.
+//!
+//! # Layout
+//! - [`serve`]: `campus serve [all|users|courses|progress|finance]`.
+//! - [`migrate`]: `campus migrate`, the migrations alone.
+//! - [`role`]: which services a process runs.
+
+pub mod migrate;
+pub mod role;
+pub mod serve;
+
+pub use role::Role;
+pub use serve::{ServeSettings, serve};

@@ -1,0 +1,84 @@
+//! `campus`: the one binary of Campus. See `campus --help`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use campus::{ServeSettings, migrate::MigrateSettings};
+use campus_runtime::{config::TelemetryConfig, shutdown, telemetry::Telemetry};
+use clap::Parser as _;
+use tokio::net::TcpListener;
+
+/// Campus: gRPC services for schools and learners.
+#[derive(Debug, clap::Parser)]
+#[command(name = "campus", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve every service (default) or one service.
+    Serve {
+        #[command(flatten)]
+        settings: Box<ServeSettings>,
+        #[command(flatten)]
+        telemetry: TelemetryConfig,
+    },
+    /// Apply every pending database migration, then exit.
+    Migrate {
+        #[command(flatten)]
+        settings: MigrateSettings,
+        #[command(flatten)]
+        telemetry: TelemetryConfig,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A bad flag or variable exits here with code 2 and a message naming it.
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("campus: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            settings,
+            telemetry,
+        } => {
+            let service_name = settings.role.service_name();
+            let telemetry = Telemetry::init(&telemetry, &service_name)?;
+            let listener = TcpListener::bind(settings.server.listen)
+                .await
+                .with_context(|| format!("CAMPUS_LISTEN: binding {}", settings.server.listen))?;
+            let admin_listener = TcpListener::bind(settings.server.admin_listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "CAMPUS_ADMIN_LISTEN: binding {}",
+                        settings.server.admin_listen
+                    )
+                })?;
+            let served =
+                campus::serve(*settings, listener, admin_listener, shutdown::signal()).await;
+            telemetry.shutdown();
+            served
+        }
+        Command::Migrate {
+            settings,
+            telemetry,
+        } => {
+            let telemetry = Telemetry::init(&telemetry, "campus-migrate")?;
+            let migrated = campus::migrate::migrate(&settings).await;
+            telemetry.shutdown();
+            migrated
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `campus serve`: builds the server for a role, reports readiness once the database (and
+//! Redis) answer and migrations ran, and serves until the shutdown signal.
+
+use std::{future::Future, time::Duration};
+
+use anyhow::Context as _;
+use campus_runtime::{
+    client::Peers,
+    config::{PeersConfig, ServerConfig},
+    server::{Health, Server},
+};
+use campus_store::{Database, DatabaseConfig, Redis, RedisConfig};
+use prometheus::Registry;
+use tokio::net::TcpListener;
+
+use crate::Role;
+
+/// Everything `campus serve` is configured with.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeSettings {
+    /// Which service to run; `all` runs every service in this one process.
+    #[arg(value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub server: ServerConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub peers: PeersConfig,
+}
+
+/// Serves `settings.role` on the given listeners until `shutdown` completes and in-flight
+/// calls have drained (or the grace period ran out).
+pub async fn serve(
+    settings: ServeSettings,
+    listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let role = settings.role;
+    let local_addr = listener.local_addr().context("reading the bound address")?;
+    let database = Database::connect_lazy(&settings.database)?;
+    let redis = Redis::connect_lazy(&settings.redis)?;
+    let peers = Peers::resolve(&settings.peers, local_addr);
+    for (peer, addr) in peers.addresses() {
+        let here = Role::SERVICES
+            .iter()
+            .any(|service| service.name() == peer && role.serves(*service));
+        if addr.is_none() && !here {
+            tracing::warn!(
+                peer,
+                "no address set for a peer this process does not serve; calls to it will answer UNIMPLEMENTED"
+            );
+        }
+    }
+
+    let max_message_size = settings.server.max_message_size;
+    let mut server = Server::new(
+        settings.server,
+        Registry::new(),
+        campus_proto::FILE_DESCRIPTOR_SET,
+    )
+    .await?;
+    if role.serves(Role::Users) {
+        server
+            .add_service(campus_users::service(max_message_size))
+            .await;
+    }
+    if role.serves(Role::Courses) {
+        server
+            .add_service(campus_courses::service(max_message_size))
+            .await;
+    }
+    if role.serves(Role::Progress) {
+        server
+            .add_service(campus_progress::service(max_message_size))
+            .await;
+    }
+    if role.serves(Role::Finance) {
+        server
+            .add_service(campus_finance::service(max_message_size))
+            .await;
+    }
+
+    let readiness = tokio::spawn(become_ready(database.clone(), redis, role, server.health()));
+    tracing::info!(role = role.name(), %local_addr, database = ?settings.database.url, "serving");
+    let served = server.serve(listener, admin_listener, shutdown).await;
+    readiness.abort();
+    database.close().await;
+    Ok(served?)
+}
+
+/// Waits for the database (and Redis) to answer and migrations to apply, retrying with
+/// backoff, then reports SERVING. Until then every health name reports NOT_SERVING.
+async fn become_ready(database: Database, redis: Option<Redis>, role: Role, health: Health) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match dependencies_ready(&database, redis.as_ref(), role).await {
+            Ok(()) => {
+                health.set_serving().await;
+                tracing::info!("ready: reporting SERVING");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "not ready yet");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// One readiness check: database answers, migrations applied, Redis answers.
+async fn dependencies_ready(
+    database: &Database,
+    redis: Option<&Redis>,
+    role: Role,
+) -> anyhow::Result<()> {
+    database.ping().await?;
+    database.migrate(&role.migrations()).await?;
+    if let Some(redis) = redis {
+        redis.ping().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Clients for peer services: lazily connected channels whose calls carry the caller's trace
+//! context and no more time than the call being served has left.
+
+use std::{net::SocketAddr, time::Duration};
+
+use http::Uri;
+use tokio::time::Instant;
+use tonic::{
+    Request, Status,
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint},
+};
+
+use crate::{call_context::current_deadline, config::PeersConfig, propagation};
+
+/// A channel to a peer service, ready to wrap in that peer's generated client.
+pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
+
+/// Adds trace context and the remaining deadline to every outgoing call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeerInterceptor;
+
+impl Interceptor for PeerInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(deadline) = current_deadline() {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Status::deadline_exceeded(
+                    "the deadline of the call being served has passed",
+                ));
+            }
+            // A shorter timeout the caller set on this request wins.
+            let own = request
+                .metadata()
+                .get("grpc-timeout")
+                .and_then(|value| value.to_str().ok())
+                .and_then(crate::call_context::parse_grpc_timeout);
+            request.set_timeout(own.map_or(remaining, |own| own.min(remaining)));
+        }
+        propagation::inject_current(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// A channel to `uri` that connects on first use, so a service starts while its peers are
+/// still starting, and reconnects after a peer restarts.
+pub fn peer_channel(uri: Uri) -> PeerChannel {
+    let channel = Endpoint::from(uri)
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .connect_lazy();
+    InterceptedService::new(channel, PeerInterceptor)
+}
+
+/// The address of each peer service for this process: the configured one, or this
+/// process's own listener (all-in-one mode serves every peer itself, over loopback gRPC so
+/// tracing, deadlines and auth behave as in the mesh).
+#[derive(Debug, Clone)]
+pub struct Peers {
+    configured: PeersConfig,
+    own: Uri,
+}
+
+impl Peers {
+    /// Resolves the peers from configuration and this process's bound address.
+    pub fn resolve(config: &PeersConfig, own_addr: SocketAddr) -> Self {
+        let own = Uri::builder()
+            .scheme("http")
+            .authority(own_addr.to_string())
+            .path_and_query("/")
+            .build()
+            .unwrap_or_else(|_| Uri::from_static("http://127.0.0.1:50051"));
+        Self {
+            configured: config.clone(),
+            own,
+        }
+    }
+
+    /// Each peer's configured address, `None` where it falls back to this process.
+    pub fn addresses(&self) -> [(&'static str, Option<&Uri>); 4] {
+        [
+            ("users", self.configured.users.as_ref()),
+            ("courses", self.configured.courses.as_ref()),
+            ("progress", self.configured.progress.as_ref()),
+            ("finance", self.configured.finance.as_ref()),
+        ]
+    }
+
+    /// A channel to the users service.
+    pub fn users(&self) -> PeerChannel {
+        peer_channel(self.uri(self.configured.users.as_ref()))
+    }
+
+    /// A channel to the courses service.
+    pub fn courses(&self) -> PeerChannel {
+        peer_channel(self.uri(self.configured.courses.as_ref()))
+    }
+
+    /// A channel to the progress service.
+    pub fn progress(&self) -> PeerChannel {
+        peer_channel(self.uri(self.configured.progress.as_ref()))
+    }
+
+    /// A channel to the finance service.
+    pub fn finance(&self) -> PeerChannel {
+        peer_channel(self.uri(self.configured.finance.as_ref()))
+    }
+
+    fn uri(&self, configured: Option<&Uri>) -> Uri {
+        configured.cloned().unwrap_or_else(|| self.own.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::Peers;
+    use crate::config::PeersConfig;
+
+    #[test]
+    fn unset_peers_resolve_to_this_process() {
+        let config = PeersConfig {
+            progress: Some(http::Uri::from_static("http://progress:50051")),
+            ..PeersConfig::default()
+        };
+        let own: SocketAddr = ([127, 0, 0, 1], 4000).into();
+        let peers = Peers::resolve(&config, own);
+        assert_eq!(peers.uri(None).to_string(), "http://127.0.0.1:4000/");
+        let addresses = peers.addresses();
+        assert_eq!(
+            addresses[2].1.map(ToString::to_string).as_deref(),
+            Some("http://progress:50051/")
+        );
+        assert!(addresses[0].1.is_none());
+    }
+}

@@ -1,0 +1,25 @@
+//! What every Campus service shares, so each service holds only its own domain.
+//!
+//! # Layout
+//! - [`config`]: flags with environment fallbacks (`CAMPUS_*`, `OTEL_*`).
+//! - [`telemetry`]: `tracing` subscriber (text or JSON) bridged to OpenTelemetry OTLP.
+//! - `propagation`: W3C trace context in gRPC metadata.
+//! - [`call_context`]: the span and deadline of the call being served.
+//! - [`server`]: the server builder (health, reflection, grpc-web, limits, shutdown).
+//! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
+//! - `cors`: browser origins allowed over grpc-web.
+//! - [`client`]: channels to peer services.
+//! - [`shutdown`]: the signals that stop the process.
+
+pub mod admin;
+pub mod call_context;
+pub mod client;
+pub mod config;
+mod cors;
+pub mod metrics;
+mod propagation;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use cors::InvalidOrigin;

@@ -1,0 +1,236 @@
+//! The gRPC server every Campus service runs in: health, reflection, grpc-web with CORS, the
+//! tower layers that protect it, the admin listener, and graceful shutdown.
+
+use std::{convert::Infallible, future::Future, sync::Arc};
+
+use prometheus::Registry;
+use tokio::{net::TcpListener, sync::oneshot};
+use tonic::{
+    body::Body, server::NamedService, service::RoutesBuilder, transport::server::TcpIncoming,
+};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
+
+use crate::{
+    admin,
+    call_context::CallContextLayer,
+    config::ServerConfig,
+    cors::{InvalidOrigin, OriginGuardLayer, OriginPolicy},
+    metrics::{GrpcMetrics, MetricsLayer},
+};
+
+/// Why the server could not be built or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// `CAMPUS_CORS_ORIGINS` holds a bad entry.
+    #[error(transparent)]
+    Origin(#[from] InvalidOrigin),
+    /// The metrics could not be registered (a name registered twice).
+    #[error("registering metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The reflection service could not read the descriptor sets.
+    #[error("building reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The gRPC server stopped with an error.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The admin listener stopped with an error.
+    #[error("admin listener: {0}")]
+    Admin(#[from] std::io::Error),
+    /// A server task panicked.
+    #[error("server task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Readiness over `grpc.health.v1`, for the whole server (`""`) and each service name.
+#[derive(Debug, Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    services: Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl Health {
+    /// Reports every service, then the whole server, as SERVING.
+    pub async fn set_serving(&self) {
+        for service in self.service_names() {
+            self.reporter
+                .set_service_status(service, ServingStatus::Serving)
+                .await;
+        }
+        self.reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+    }
+
+    /// Reports the whole server, then every service, as NOT_SERVING. tonic-health has no
+    /// switch for all names at once, so each is set in turn.
+    pub async fn set_not_serving(&self) {
+        self.reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        for service in self.service_names() {
+            self.reporter
+                .set_service_status(service, ServingStatus::NotServing)
+                .await;
+        }
+    }
+
+    fn service_names(&self) -> Vec<&'static str> {
+        // A std mutex: held only to copy a short list, never across an await.
+        self.services
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+}
+
+/// Collects the services of one process, then serves them with the Campus layers.
+#[derive(Debug)]
+pub struct Server {
+    config: ServerConfig,
+    origins: OriginPolicy,
+    routes: RoutesBuilder,
+    health: Health,
+    metrics: GrpcMetrics,
+    registry: Registry,
+}
+
+impl Server {
+    /// A server with health and reflection (for `descriptor_set` and health itself), reporting
+    /// NOT_SERVING until [`Health::set_serving`] is called. Metrics go into `registry`.
+    pub async fn new(
+        config: ServerConfig,
+        registry: Registry,
+        descriptor_set: &'static [u8],
+    ) -> Result<Self, ServerError> {
+        let origins = OriginPolicy::from_config(&config.cors_origins)?;
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let metrics = GrpcMetrics::register(
+            &registry,
+            &[
+                descriptor_set,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            ],
+        )?;
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        routes.add_service(reflection);
+        Ok(Self {
+            config,
+            origins,
+            routes,
+            health: Health {
+                reporter,
+                services: Arc::default(),
+            },
+            metrics,
+            registry,
+        })
+    }
+
+    /// Adds a service; its health name reports NOT_SERVING until the server is ready.
+    pub async fn add_service<S>(&mut self, service: S)
+    where
+        S: tower::Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.health
+            .reporter
+            .set_service_status(S::NAME, ServingStatus::NotServing)
+            .await;
+        if let Ok(mut names) = self.health.services.lock() {
+            names.push(S::NAME);
+        }
+        self.routes.add_service(service);
+    }
+
+    /// The handle that flips readiness.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// Serves gRPC on `listener` and `/metrics` on `admin_listener` until `shutdown`
+    /// completes; then reports NOT_SERVING, waits `CAMPUS_SHUTDOWN_DELAY` so clients see
+    /// it, stops accepting, and lets in-flight calls finish within `CAMPUS_SHUTDOWN_GRACE`.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        admin_listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let config = self.config;
+        let layers = ServiceBuilder::new()
+            // Refuse browsers from origins not allowed, before any other work.
+            .layer(OriginGuardLayer::new(self.origins.clone()))
+            // Answer CORS preflights and add CORS headers to grpc-web responses.
+            .layer(self.origins.cors_layer())
+            // Translate grpc-web (browsers, HTTP/1.1) to gRPC for every layer below.
+            .layer(tonic_web::GrpcWebLayer::new())
+            // Count and time every call, including the ones shed below.
+            .layer(MetricsLayer::new(self.metrics))
+            // Continue the caller's trace and scope the call's deadline for peer calls.
+            .layer(CallContextLayer::new(config.request_timeout))
+            // Answer RESOURCE_EXHAUSTED at once when the limit below is reached, not queue.
+            .layer(LoadShedLayer::new())
+            // Bound the calls in flight across all connections of this process.
+            .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit));
+
+        let router = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .timeout(config.request_timeout)
+            .max_concurrent_streams(config.max_concurrent_streams)
+            .http2_keepalive_interval(Some(config.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
+            .layer(layers)
+            .add_routes(self.routes.routes());
+
+        let (drain_tx, drain_rx) = oneshot::channel::<()>();
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let mut grpc = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+            let _ = drain_rx.await;
+        }));
+        let (admin_stop_tx, admin_stop_rx) = oneshot::channel::<()>();
+        let admin = tokio::spawn(admin::serve(admin_listener, self.registry, async {
+            let _ = admin_stop_rx.await;
+        }));
+
+        tokio::select! {
+            () = shutdown => {}
+            result = &mut grpc => {
+                let _ = admin_stop_tx.send(());
+                result??;
+                return Ok(());
+            }
+        }
+
+        self.health.set_not_serving().await;
+        tracing::info!(delay = ?config.shutdown_delay, "reporting NOT_SERVING before draining");
+        tokio::time::sleep(config.shutdown_delay).await;
+        let _ = drain_tx.send(());
+        match tokio::time::timeout(config.shutdown_grace, grpc).await {
+            Ok(result) => result??,
+            Err(_) => tracing::warn!(
+                grace = ?config.shutdown_grace,
+                "shutdown grace period over with connections still open; exiting anyway"
+            ),
+        }
+        let _ = admin_stop_tx.send(());
+        admin.await??;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! The database pool, on SQLite or PostgreSQL as the URL says, and its migrations.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, SqlitePool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::config::{DatabaseConfig, DatabaseUrl};
+
+/// Why the database could not be reached or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// `CAMPUS_DATABASE_URL` does not parse for its backend.
+    #[error("CAMPUS_DATABASE_URL: {0}")]
+    Url(#[source] sqlx::Error),
+    /// The database did not answer.
+    #[error("database unreachable: {0}")]
+    Unreachable(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// One crate's migrations, written once per backend (their SQL dialects differ).
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// Which crate they belong to, for logs.
+    pub name: &'static str,
+    /// The SQLite migrations (`sqlx::migrate!("migrations/sqlite")`).
+    pub sqlite: fn() -> Migrator,
+    /// The PostgreSQL migrations (`sqlx::migrate!("migrations/postgres")`).
+    pub postgres: fn() -> Migrator,
+}
+
+/// A connection pool on the backend the URL named.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// Embedded SQLite: WAL, `synchronous=FULL`, foreign keys on.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// SQLite waits this long for the one writer lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Database {
+    /// A pool that connects on first use, so a process can start (and report NOT_SERVING)
+    /// while its database is still down.
+    pub fn connect_lazy(config: &DatabaseConfig) -> Result<Self, DatabaseError> {
+        match &config.url {
+            DatabaseUrl::Sqlite(url) => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(DatabaseError::Url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: NORMAL can lose the last commits on power loss, and the ledger
+                    // must not.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .acquire_timeout(config.acquire_timeout)
+                    .connect_lazy_with(options);
+                Ok(Self::Sqlite(pool))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url).map_err(DatabaseError::Url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .acquire_timeout(config.acquire_timeout)
+                    .connect_lazy_with(options);
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> Result<(), DatabaseError> {
+        let result = match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        };
+        result.map_err(DatabaseError::Unreachable)
+    }
+
+    /// Applies every pending migration of each set, in order. Crates share one database in
+    /// all-in-one mode, so each set skips the versions of the others (migration versions are
+    /// timestamps, unique across crates).
+    pub async fn migrate(&self, sets: &[Migrations]) -> Result<(), DatabaseError> {
+        for set in sets {
+            match self {
+                Self::Sqlite(pool) => {
+                    let mut migrator = (set.sqlite)();
+                    migrator.set_ignore_missing(true);
+                    migrator.run(pool).await?;
+                }
+                Self::Postgres(pool) => {
+                    let mut migrator = (set.postgres)();
+                    migrator.set_ignore_missing(true);
+                    migrator.run(pool).await?;
+                }
+            }
+            tracing::info!(migrations = set.name, "migrations applied");
+        }
+        Ok(())
+    }
+
+    /// Closes every connection; pending queries finish first.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The Redis pool (bb8-redis), present when `CAMPUS_REDIS_URL` is set.
+
+use std::time::Duration;
+
+use bb8_redis::RedisConnectionManager;
+
+use crate::config::RedisConfig;
+
+/// Why Redis could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    /// `CAMPUS_REDIS_URL` does not parse.
+    #[error("CAMPUS_REDIS_URL: {0}")]
+    Url(#[source] redis::RedisError),
+    /// No connection within the timeout.
+    #[error("redis unreachable: {0}")]
+    Pool(#[from] bb8::RunError<redis::RedisError>),
+    /// A command failed.
+    #[error("redis command failed: {0}")]
+    Command(#[from] redis::RedisError),
+    /// Redis did not answer within `CAMPUS_REDIS_TIMEOUT`.
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Pooled Redis connections with bounded waits, and the key prefix of this deployment.
+#[derive(Debug, Clone)]
+pub struct Redis {
+    pool: bb8::Pool<RedisConnectionManager>,
+    timeout: Duration,
+    prefix: String,
+}
+
+impl Redis {
+    /// A pool that connects on first use; `None` when no Redis is configured.
+    pub fn connect_lazy(config: &RedisConfig) -> Result<Option<Self>, RedisError> {
+        let Some(url) = &config.url else {
+            return Ok(None);
+        };
+        let manager = RedisConnectionManager::new(url.as_str()).map_err(RedisError::Url)?;
+        let pool = bb8::Pool::builder()
+            .max_size(16)
+            // bb8 waits 30 s by default; a cache must fail faster than the call it serves.
+            .connection_timeout(config.timeout)
+            .build_unchecked(manager);
+        Ok(Some(Self {
+            pool,
+            timeout: config.timeout,
+            prefix: config.prefix.clone(),
+        }))
+    }
+
+    /// Answers when Redis does, within the configured timeout.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let ping = async {
+            let mut connection = self.pool.get().await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut *connection)
+                .await?;
+            Ok::<_, RedisError>(())
+        };
+        tokio::time::timeout(self.timeout, ping)
+            .await
+            .map_err(|_| RedisError::Timeout(self.timeout))?
+    }
+
+    /// The prefix every key of this deployment starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
