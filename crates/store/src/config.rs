@@ -7,6 +7,7 @@ use std::{fmt, str::FromStr, time::Duration};
 pub struct DatabaseConfig {
     /// `sqlite://path.db` (embedded, created if missing) or `postgres://user@host/db`.
     #[arg(
+        id = "database_url",
         long = "database-url",
         env = "CAMPUS_DATABASE_URL",
         value_name = "CAMPUS_DATABASE_URL",
@@ -87,6 +88,7 @@ impl FromStr for DatabaseUrl {
 pub struct RedisConfig {
     /// `redis://host:6379/0` (or `rediss://` for TLS); unset runs without Redis.
     #[arg(
+        id = "redis_url",
         long = "redis-url",
         env = "CAMPUS_REDIS_URL",
         value_name = "CAMPUS_REDIS_URL",
@@ -97,6 +99,7 @@ pub struct RedisConfig {
     /// Longest wait for a Redis connection or answer; Redis is a cache, so a slow Redis is
     /// skipped rather than waited on.
     #[arg(
+        id = "redis_timeout",
         long = "redis-timeout",
         env = "CAMPUS_REDIS_TIMEOUT",
         value_name = "CAMPUS_REDIS_TIMEOUT",
@@ -107,6 +110,7 @@ pub struct RedisConfig {
 
     /// Prefix of every key this deployment writes, so deployments can share one Redis.
     #[arg(
+        id = "redis_prefix",
         long = "redis-prefix",
         env = "CAMPUS_REDIS_PREFIX",
         value_name = "CAMPUS_REDIS_PREFIX",

@@ -1,0 +1,99 @@
+//! Shared set-up for the runtime's integration tests: configuration, listeners, and small
+//! users-service implementations that exercise the server (the real users service lives in
+//! its own crate; the runtime must not depend on it).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use campus_proto::users::{
+    GetSchoolRequest, GetSchoolResponse, School,
+    get_school_request::Key,
+    users_service_client::UsersServiceClient,
+    users_service_server::{UsersService, UsersServiceServer},
+};
+use campus_runtime::{client::PeerChannel, config::ServerConfig, server::Server};
+use clap::Parser as _;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, clap::Parser)]
+struct Flags {
+    #[command(flatten)]
+    server: ServerConfig,
+}
+
+/// Server configuration from command-line style flags (defaults for the rest).
+pub fn server_config(flags: &[&str]) -> Result<ServerConfig, Error> {
+    let args = std::iter::once("test").chain(flags.iter().copied());
+    Ok(Flags::try_parse_from(args)?.server)
+}
+
+/// Two listeners on port 0: gRPC and admin.
+pub async fn listeners() -> Result<(TcpListener, TcpListener, SocketAddr), Error> {
+    let grpc = TcpListener::bind("127.0.0.1:0").await?;
+    let admin = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = grpc.local_addr()?;
+    Ok((grpc, admin, addr))
+}
+
+/// A server with the runtime's layers and the given users implementation, SERVING.
+pub async fn server_with<S: UsersService>(config: ServerConfig, users: S) -> Result<Server, Error> {
+    let mut server = Server::new(
+        config,
+        prometheus::Registry::new(),
+        campus_proto::FILE_DESCRIPTOR_SET,
+    )
+    .await?;
+    server.add_service(UsersServiceServer::new(users)).await;
+    server.health().set_serving().await;
+    Ok(server)
+}
+
+fn school_id(request: Request<GetSchoolRequest>) -> String {
+    match request.into_inner().key {
+        Some(Key::SchoolId(id)) => id,
+        Some(Key::Slug(slug)) => slug,
+        None => String::new(),
+    }
+}
+
+/// Answers GetSchool after a delay, to hold a call in flight.
+#[derive(Debug, Clone)]
+pub struct SlowSchools(pub Duration);
+
+#[tonic::async_trait]
+impl UsersService for SlowSchools {
+    async fn get_school(
+        &self,
+        request: Request<GetSchoolRequest>,
+    ) -> Result<Response<GetSchoolResponse>, Status> {
+        tokio::time::sleep(self.0).await;
+        Ok(Response::new(GetSchoolResponse {
+            school: Some(School {
+                id: school_id(request),
+                ..School::default()
+            }),
+        }))
+    }
+}
+
+/// Answers GetSchool by asking a peer, as a service calling another service does.
+#[derive(Debug, Clone)]
+pub struct ForwardingSchools(pub PeerChannel);
+
+#[tonic::async_trait]
+impl UsersService for ForwardingSchools {
+    async fn get_school(
+        &self,
+        request: Request<GetSchoolRequest>,
+    ) -> Result<Response<GetSchoolResponse>, Status> {
+        let mut peer = UsersServiceClient::new(self.0.clone());
+        peer.get_school(GetSchoolRequest {
+            key: Some(Key::SchoolId(school_id(request))),
+        })
+        .await
+    }
+}

@@ -1,0 +1,52 @@
+//! A fresh Redis key prefix for each test.
+
+use crate::Error;
+
+/// The Redis server tests use when set (e.g. `redis://127.0.0.1:6379`).
+pub const REDIS_ENV: &str = "CAMPUS_TEST_REDIS_URL";
+
+/// A key prefix on the test Redis that exists for one test.
+#[derive(Debug)]
+pub struct TestRedis {
+    url: String,
+    prefix: String,
+}
+
+impl TestRedis {
+    /// A new prefix on `CAMPUS_TEST_REDIS_URL`, or `None` when the variable is unset.
+    pub fn from_env() -> Option<Self> {
+        let url = std::env::var(REDIS_ENV).ok()?;
+        Some(Self {
+            url,
+            prefix: format!("campus-test:{}:", uuid::Uuid::now_v7().simple()),
+        })
+    }
+
+    /// The URL to give `CAMPUS_REDIS_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The prefix to give `CAMPUS_REDIS_PREFIX`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Deletes every key under this test's prefix. A scan is fine here: it is a test's own
+    /// prefix on a test server, never a service's hot path.
+    pub async fn clean(&self) -> Result<(), Error> {
+        let client = redis::Client::open(self.url.as_str())?;
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut connection)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(keys)
+                .query_async::<()>(&mut connection)
+                .await?;
+        }
+        Ok(())
+    }
+}
