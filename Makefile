@@ -1,0 +1,41 @@
+# Campus: `make run` starts every service on SQLite; `make test` runs every check.
+CARGO ?= cargo
+BUF   ?= npx --yes @bufbuild/buf
+
+.PHONY: all build run test lint fmt proto-lint proto-breaking
+
+all: build
+
+## build: release build of the campus binary
+build:
+	$(CARGO) build --release --locked -p campus
+
+## run: every service in one process on 127.0.0.1:50051 (SQLite file campus.db, admin on :9464)
+run:
+	$(CARGO) run --locked -p campus -- serve
+
+## test: contract lint and breaking-change check, then every crate's tests
+test: proto-lint proto-breaking
+	$(CARGO) test --workspace --locked
+
+## lint: formatting and clippy with warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt --all
+
+## proto-lint: buf lint (STANDARD) over proto/
+proto-lint:
+	$(BUF) lint
+
+## proto-breaking: proto/ against the previous commit's, when that commit has contracts
+proto-breaking:
+	@if git rev-parse --verify --quiet HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
+		echo "buf breaking against HEAD~1"; \
+		$(BUF) breaking --against '.git#ref=HEAD~1'; \
+	else \
+		echo "buf breaking: no previous commit with contracts to compare against"; \
+	fi

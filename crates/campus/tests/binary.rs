@@ -1,0 +1,137 @@
+//! The `campus` binary as an operator runs it: `--help` names every variable, bad
+//! configuration exits non-zero naming the variable, and SIGTERM exits 0.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use campus_testkit::{Error, TestDatabase};
+
+const CAMPUS: &str = env!("CARGO_BIN_EXE_campus");
+
+/// Runs `campus` with `args` and extra environment, returning (exit code, stderr).
+fn run(args: &[&str], env: &[(&str, &str)]) -> Result<(Option<i32>, String), Error> {
+    let output = Command::new(CAMPUS)
+        .args(args)
+        .env_remove("CAMPUS_DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()?;
+    Ok((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn help_lists_every_flag_with_its_environment_variable() -> Result<(), Error> {
+    let output = Command::new(CAMPUS).args(["serve", "--help"]).output()?;
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for variable in [
+        "CAMPUS_LISTEN",
+        "CAMPUS_ADMIN_LISTEN",
+        "CAMPUS_DATABASE_URL",
+        "CAMPUS_REDIS_URL",
+        "CAMPUS_USERS_ADDR",
+        "CAMPUS_COURSES_ADDR",
+        "CAMPUS_PROGRESS_ADDR",
+        "CAMPUS_FINANCE_ADDR",
+        "CAMPUS_SHUTDOWN_GRACE",
+        "CAMPUS_CORS_ORIGINS",
+        "CAMPUS_LOG_FORMAT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_SERVICE_NAME",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {variable}")),
+            "{variable} missing from --help"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn unparsable_listen_address_names_the_variable() -> Result<(), Error> {
+    let (code, stderr) = run(&["serve"], &[("CAMPUS_LISTEN", "not-an-address")])?;
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("CAMPUS_LISTEN"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn unknown_database_scheme_names_the_variable() -> Result<(), Error> {
+    let (code, stderr) = run(
+        &["migrate"],
+        &[("CAMPUS_DATABASE_URL", "mysql://root@127.0.0.1/campus")],
+    )?;
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("CAMPUS_DATABASE_URL"), "{stderr}");
+    assert!(stderr.contains("unknown scheme"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn migrate_applies_and_reapplies() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    for _ in 0..2 {
+        let (code, stderr) = run(&["migrate", "--database-url", database.url()], &[])?;
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    Ok(())
+}
+
+/// A free port on loopback (bound, read, released).
+fn free_port() -> Result<u16, Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+#[tokio::test]
+async fn sigterm_makes_the_process_exit_zero() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let (port, admin_port) = (free_port()?, free_port()?);
+    let mut child = tokio::process::Command::new(CAMPUS)
+        .args(["serve", "--database-url", database.url()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
+        .args(["--shutdown-delay", "200ms"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(url.clone())?
+            .connect()
+            .await
+        {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+            if let Ok(answer) = health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                && answer.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "campus never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let pid = child.id().ok_or("campus exited early")?;
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+    assert_eq!(status.code(), Some(0));
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `/metrics` on the admin port counts each call by method and status code, and times it.
+
+use campus_proto::finance::{ListAccountsRequest, finance_service_client::FinanceServiceClient};
+use campus_testkit::{Error, spawn_campus};
+
+/// The value of the sample line that starts with `prefix` and carries every label in `labels`.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(name) && !line.starts_with('#'))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_and_time_each_method_by_code() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let mut finance = FinanceServiceClient::new(campus.channel().await?);
+    for _ in 0..3 {
+        let _ = finance.list_accounts(ListAccountsRequest::default()).await;
+    }
+    let metrics = campus.metrics().await?;
+    let method = [
+        r#"grpc_service="campus.finance.v1.FinanceService""#,
+        r#"grpc_method="ListAccounts""#,
+    ];
+    assert_eq!(
+        sample(&metrics, "grpc_server_started_total", &method),
+        Some(3.0)
+    );
+    let unimplemented = [method[0], method[1], r#"grpc_code="UNIMPLEMENTED""#];
+    assert_eq!(
+        sample(&metrics, "grpc_server_handled_total", &unimplemented),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "grpc_server_handling_seconds_count", &method),
+        Some(3.0)
+    );
+    let le_inf = [method[0], method[1], r#"le="+Inf""#];
+    assert_eq!(
+        sample(&metrics, "grpc_server_handling_seconds_bucket", &le_inf),
+        Some(3.0)
+    );
+
+    // Health checks are counted with code OK.
+    let checks_before = sample(
+        &metrics,
+        "grpc_server_handled_total",
+        &[r#"grpc_method="Check""#, r#"grpc_code="OK""#],
+    )
+    .unwrap_or(0.0);
+    campus.health("").await?;
+    let metrics = campus.metrics().await?;
+    let checks_after = sample(
+        &metrics,
+        "grpc_server_handled_total",
+        &[r#"grpc_method="Check""#, r#"grpc_code="OK""#],
+    );
+    assert_eq!(checks_after, Some(checks_before + 1.0));
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn unknown_paths_do_not_create_new_labels() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let channel = campus.channel().await?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await?;
+    let path =
+        http::uri::PathAndQuery::from_static("/campus.finance.v1.FinanceService/NoSuchMethod");
+    let codec = tonic_prost::ProstCodec::<ListAccountsRequest, ListAccountsRequest>::default();
+    let status = grpc
+        .unary(
+            tonic::Request::new(ListAccountsRequest::default()),
+            path,
+            codec,
+        )
+        .await
+        .err()
+        .ok_or("an unknown method answered")?;
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let metrics = campus.metrics().await?;
+    assert!(!metrics.contains("NoSuchMethod"));
+    assert!(
+        sample(
+            &metrics,
+            "grpc_server_started_total",
+            &[r#"grpc_method="unknown""#]
+        )
+        .is_some()
+    );
+    campus.shutdown().await
+}
