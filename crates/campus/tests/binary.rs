@@ -135,3 +135,42 @@ async fn sigterm_makes_the_process_exit_zero() -> Result<(), Error> {
     assert_eq!(status.code(), Some(0));
     Ok(())
 }
+
+#[test]
+fn json_log_format_prints_one_json_object_per_line() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let output = Command::new(CAMPUS)
+        .args(["migrate", "--database-url", database.url()])
+        .env("CAMPUS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .output()?;
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for line in &lines {
+        assert!(
+            line.starts_with('{') && line.ends_with('}'),
+            "not JSON: {line}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(r#""message":"migrations applied""#)),
+        "{stdout}"
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_rust_log_names_the_variable() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let (code, stderr) = run(
+        &["migrate", "--database-url", database.url()],
+        &[("RUST_LOG", "campus=notalevel")],
+    )?;
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("RUST_LOG"), "{stderr}");
+    Ok(())
+}

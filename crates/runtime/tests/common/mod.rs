@@ -97,3 +97,43 @@ impl UsersService for ForwardingSchools {
         .await
     }
 }
+
+/// Answers GetSchool with the `grpc-timeout` it received as the school's name, so a test
+/// can see the deadline a caller propagated.
+#[derive(Debug, Clone)]
+pub struct TimeoutEcho;
+
+#[tonic::async_trait]
+impl UsersService for TimeoutEcho {
+    async fn get_school(
+        &self,
+        request: Request<GetSchoolRequest>,
+    ) -> Result<Response<GetSchoolResponse>, Status> {
+        let timeout = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Response::new(GetSchoolResponse {
+            school: Some(School {
+                name: timeout,
+                ..School::default()
+            }),
+        }))
+    }
+}
+
+/// A connected users client for `addr`.
+pub async fn users_client(
+    addr: SocketAddr,
+) -> Result<UsersServiceClient<tonic::transport::Channel>, Error> {
+    Ok(UsersServiceClient::connect(format!("http://{addr}")).await?)
+}
+
+/// A GetSchool request for `id`.
+pub fn get_school(id: &str) -> GetSchoolRequest {
+    GetSchoolRequest {
+        key: Some(Key::SchoolId(id.to_owned())),
+    }
+}

@@ -1,0 +1,125 @@
+//! The server's protections: load shedding past the concurrency limit, the request timeout,
+//! the message size limit, and the caller's deadline carried to the calls a handler makes.
+
+mod common;
+
+use std::time::Duration;
+
+use campus_proto::users::users_service_server::UsersServiceServer;
+use campus_runtime::{client::peer_channel, server::Server};
+use common::{
+    Error, ForwardingSchools, SlowSchools, TimeoutEcho, get_school, listeners, server_config,
+    server_with, users_client,
+};
+use tonic::Code;
+
+#[tokio::test]
+async fn calls_past_the_concurrency_limit_are_shed_at_once() -> Result<(), Error> {
+    let config = server_config(&["--concurrency-limit", "1"])?;
+    let server = server_with(config, SlowSchools(Duration::from_millis(800))).await?;
+    let (grpc, admin, addr) = listeners().await?;
+    tokio::spawn(server.serve(grpc, admin, std::future::pending()));
+
+    let mut first = users_client(addr).await?;
+    let held = tokio::spawn(async move { first.get_school(get_school("held")).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = std::time::Instant::now();
+    let shed = users_client(addr)
+        .await?
+        .get_school(get_school("shed"))
+        .await;
+    assert_eq!(
+        shed.err().map(|status| status.code()),
+        Some(Code::ResourceExhausted)
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "shedding must not queue"
+    );
+    assert!(held.await?.is_ok(), "the call within the limit completes");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_call_longer_than_the_request_timeout_is_cut() -> Result<(), Error> {
+    let config = server_config(&["--request-timeout", "200ms"])?;
+    let server = server_with(config, SlowSchools(Duration::from_secs(5))).await?;
+    let (grpc, admin, addr) = listeners().await?;
+    tokio::spawn(server.serve(grpc, admin, std::future::pending()));
+
+    let started = std::time::Instant::now();
+    let answer = users_client(addr)
+        .await?
+        .get_school(get_school("slow"))
+        .await;
+    assert!(answer.is_err());
+    assert!(started.elapsed() < Duration::from_secs(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_refused() -> Result<(), Error> {
+    let config = server_config(&["--max-message-size", "1024"])?;
+    let limit = config.max_message_size;
+    let mut server = Server::new(
+        config,
+        prometheus::Registry::new(),
+        campus_proto::FILE_DESCRIPTOR_SET,
+    )
+    .await?;
+    server
+        .add_service(
+            UsersServiceServer::new(SlowSchools(Duration::ZERO))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .await;
+    let (grpc, admin, addr) = listeners().await?;
+    tokio::spawn(server.serve(grpc, admin, std::future::pending()));
+
+    let big = "x".repeat(4096);
+    let answer = users_client(addr).await?.get_school(get_school(&big)).await;
+    assert_eq!(
+        answer.err().map(|status| status.code()),
+        Some(Code::OutOfRange)
+    );
+    let small = users_client(addr)
+        .await?
+        .get_school(get_school("small"))
+        .await;
+    assert!(small.is_ok());
+    Ok(())
+}
+
+#[tokio::test]
+async fn peer_calls_carry_the_remaining_deadline() -> Result<(), Error> {
+    let (b_grpc, b_admin, b_addr) = listeners().await?;
+    let b = server_with(server_config(&[])?, TimeoutEcho).await?;
+    tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
+    let (a_grpc, a_admin, a_addr) = listeners().await?;
+    let to_b = peer_channel(format!("http://{b_addr}").parse()?);
+    let a = server_with(server_config(&[])?, ForwardingSchools(to_b)).await?;
+    tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
+
+    let mut request = tonic::Request::new(get_school("deadline"));
+    request.set_timeout(Duration::from_millis(700));
+    let echoed = users_client(a_addr)
+        .await?
+        .get_school(request)
+        .await?
+        .into_inner()
+        .school
+        .map(|school| school.name)
+        .unwrap_or_default();
+    // tonic encodes the remaining time in microseconds ("699873u") or coarser units.
+    let (digits, unit) = echoed.split_at(echoed.len().saturating_sub(1));
+    let micros: u64 = match unit {
+        "u" => digits.parse()?,
+        "m" => digits.parse::<u64>()? * 1000,
+        "n" => digits.parse::<u64>()? / 1000,
+        _ => return Err(format!("no propagated grpc-timeout: {echoed:?}").into()),
+    };
+    assert!(micros > 0 && micros <= 700_000, "propagated {echoed}");
+    Ok(())
+}
