@@ -9,7 +9,7 @@ use campus_runtime::{
     config::{PeersConfig, ServerConfig},
     server::{Health, Server},
 };
-use campus_store::{Database, DatabaseConfig, Redis, RedisConfig};
+use campus_store::{Database, DatabaseConfig, EventsConfig, Redis, RedisConfig, Store};
 use prometheus::Registry;
 use tokio::net::TcpListener;
 
@@ -32,6 +32,9 @@ pub struct ServeSettings {
     pub redis: RedisConfig,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub events: EventsConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub peers: PeersConfig,
 }
 
@@ -45,8 +48,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let role = settings.role;
     let local_addr = listener.local_addr().context("reading the bound address")?;
-    let database = Database::connect_lazy(&settings.database)?;
-    let redis = Redis::connect_lazy(&settings.redis)?;
+    let registry = Registry::new();
+    let store = Store::connect_lazy(
+        &settings.database,
+        &settings.redis,
+        &settings.events,
+        &registry,
+    )?;
     let peers = Peers::resolve(&settings.peers, local_addr);
     for (peer, addr) in peers.addresses() {
         let here = Role::SERVICES
@@ -61,12 +69,8 @@ pub async fn serve(
     }
 
     let max_message_size = settings.server.max_message_size;
-    let mut server = Server::new(
-        settings.server,
-        Registry::new(),
-        campus_proto::FILE_DESCRIPTOR_SET,
-    )
-    .await?;
+    let mut server =
+        Server::new(settings.server, registry, campus_proto::FILE_DESCRIPTOR_SET).await?;
     if role.serves(Role::Users) {
         server
             .add_service(campus_users::service(max_message_size))
@@ -88,12 +92,44 @@ pub async fn serve(
             .await;
     }
 
-    let readiness = tokio::spawn(become_ready(database.clone(), redis, role, server.health()));
+    let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
+    let background = tokio::spawn(run_background(
+        store.clone(),
+        role,
+        server.health(),
+        async {
+            let _ = relay_stopped.await;
+        },
+    ));
     tracing::info!(role = role.name(), %local_addr, database = ?settings.database.url, "serving");
     let served = server.serve(listener, admin_listener, shutdown).await;
-    readiness.abort();
-    database.close().await;
+    // Calls have drained: let the relay finish its round and publish what they wrote.
+    let _ = stop_relay.send(());
+    if tokio::time::timeout(Duration::from_secs(5), background)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the outbox relay did not stop within 5 s; unsent events stay in the outbox"
+        );
+    }
+    store.database.close().await;
     Ok(served?)
+}
+
+/// Readiness, then the outbox relay until `stop` completes.
+async fn run_background(
+    store: Store,
+    role: Role,
+    health: Health,
+    stop: impl std::future::Future<Output = ()> + Send,
+) {
+    tokio::pin!(stop);
+    tokio::select! {
+        () = &mut stop => return,
+        () = become_ready(store.database.clone(), store.redis.clone(), role, health) => {}
+    }
+    store.relay().run(stop).await;
 }
 
 /// Waits for the database (and Redis) to answer and migrations to apply, retrying with

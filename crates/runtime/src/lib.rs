@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`config`]: flags with environment fallbacks (`CAMPUS_*`, `OTEL_*`).
 //! - [`telemetry`]: `tracing` subscriber (text or JSON) bridged to OpenTelemetry OTLP.
-//! - `propagation`: W3C trace context in gRPC metadata.
+//! - [`propagation`]: W3C trace context in gRPC metadata and in events.
 //! - [`call_context`]: the span and deadline of the call being served.
 //! - [`server`]: the server builder (health, reflection, grpc-web, limits, shutdown).
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
@@ -17,7 +17,7 @@ pub mod client;
 pub mod config;
 mod cors;
 pub mod metrics;
-mod propagation;
+pub mod propagation;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

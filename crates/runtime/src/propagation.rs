@@ -49,3 +49,32 @@ pub(crate) fn inject_current(metadata: &mut MetadataMap) {
         propagator.inject_context(&context, &mut MetadataInjector(metadata));
     });
 }
+
+/// The current span's W3C context as (`traceparent`, `tracestate`), for carrying inside an
+/// event; empty strings when there is no sampled span.
+pub fn current_trace_context() -> (String, String) {
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut carrier);
+    });
+    (
+        carrier.remove("traceparent").unwrap_or_default(),
+        carrier.remove("tracestate").unwrap_or_default(),
+    )
+}
+
+/// Makes `span` continue the trace an event was produced in.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str, tracestate: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier = std::collections::HashMap::from([
+        ("traceparent".to_owned(), traceparent.to_owned()),
+        ("tracestate".to_owned(), tracestate.to_owned()),
+    ]);
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&carrier));
+    // An error means the span is disabled by the filter; the consumer goes on untraced.
+    let _ = span.set_parent(parent);
+}

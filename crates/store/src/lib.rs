@@ -1,18 +1,30 @@
 //! Storage shared by every Campus service.
 //!
 //! # Layout
+//! - [`cache`]: the two-level cache (moka, then Redis) with single-flight and tag invalidation.
 //! - [`config`]: `CAMPUS_DATABASE_*` and `CAMPUS_REDIS_*` flags.
 //! - [`database`]: the pool on SQLite or PostgreSQL, and migrations per crate.
 //! - [`redis`]: the Redis pool, when one is configured.
+//! - `tx`: transactions on either backend, and the [`on_pool!`] / [`on_tx!`] macros that
+//!   run one piece of SQL code on both.
+//! - `store`: the [`Store`] handle a service gets (database, caches, bus).
+//! - [`events`]: outbox, relay, bus, consumers and the live feed.
 //! - [`MIGRATIONS`]: the store's own tables (the event outbox and processed events).
 
+pub mod cache;
 pub mod config;
 pub mod database;
+pub mod events;
 pub mod redis;
+mod store;
+mod tx;
 
+pub use cache::{Cache, Caches};
 pub use config::{DatabaseConfig, DatabaseUrl, RedisConfig};
 pub use database::{Database, DatabaseError, Migrations};
 pub use redis::{Redis, RedisError};
+pub use store::{EventsConfig, Store, StoreError};
+pub use tx::Tx;
 
 /// The store's own tables, which every service database carries.
 pub const MIGRATIONS: Migrations = Migrations {

@@ -27,6 +27,8 @@ pub enum RedisError {
 #[derive(Debug, Clone)]
 pub struct Redis {
     pool: bb8::Pool<RedisConnectionManager>,
+    /// For connections that block (stream reads, pub/sub), which must not hold a pooled one.
+    client: redis::Client,
     timeout: Duration,
     prefix: String,
 }
@@ -38,6 +40,7 @@ impl Redis {
             return Ok(None);
         };
         let manager = RedisConnectionManager::new(url.as_str()).map_err(RedisError::Url)?;
+        let client = redis::Client::open(url.as_str()).map_err(RedisError::Url)?;
         let pool = bb8::Pool::builder()
             .max_size(16)
             // bb8 waits 30 s by default; a cache must fail faster than the call it serves.
@@ -45,6 +48,7 @@ impl Redis {
             .build_unchecked(manager);
         Ok(Some(Self {
             pool,
+            client,
             timeout: config.timeout,
             prefix: config.prefix.clone(),
         }))
@@ -53,7 +57,7 @@ impl Redis {
     /// Answers when Redis does, within the configured timeout.
     pub async fn ping(&self) -> Result<(), RedisError> {
         let ping = async {
-            let mut connection = self.pool.get().await?;
+            let mut connection = self.pooled().await?;
             redis::cmd("PING")
                 .query_async::<String>(&mut *connection)
                 .await?;
@@ -67,5 +71,38 @@ impl Redis {
     /// The prefix every key of this deployment starts with.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// `suffix` under this deployment's prefix.
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    /// The configured bound on every Redis wait.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A pooled connection, waiting at most the configured timeout.
+    pub(crate) async fn pooled(
+        &self,
+    ) -> Result<bb8::PooledConnection<'_, RedisConnectionManager>, RedisError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// A connection of its own, without a response timeout, for blocking reads.
+    pub(crate) async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, RedisError> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout.max(Duration::from_secs(1))))
+            .set_response_timeout(None);
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
+    /// A pub/sub connection, for cache invalidations.
+    pub(crate) async fn pubsub(&self) -> Result<redis::aio::PubSub, RedisError> {
+        Ok(self.client.get_async_pubsub().await?)
     }
 }

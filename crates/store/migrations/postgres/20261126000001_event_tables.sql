@@ -1,5 +1,5 @@
 -- Event tables every service database carries (PostgreSQL).
--- Conventions: ids are UUIDv7 text (time-ordered); times are timestamptz.
+-- Conventions: ids are UUIDv7 text (time-ordered); times are unix epoch microseconds (BIGINT), as on SQLite.
 
 -- Events written in the same transaction as the change they describe; a relay publishes
 -- them to the bus in `id` order and sets `sent_at`.
@@ -8,8 +8,8 @@ CREATE TABLE outbox (
     event_type   TEXT        NOT NULL,
     aggregate_id TEXT        NOT NULL,
     envelope     BYTEA       NOT NULL,
-    created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-    sent_at      TIMESTAMPTZ
+    created_at   BIGINT      NOT NULL,
+    sent_at      BIGINT
 );
 
 -- The relay's scan: unsent events, oldest first.
@@ -19,6 +19,6 @@ CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 CREATE TABLE processed_events (
     consumer     TEXT        NOT NULL,
     event_id     TEXT        NOT NULL,
-    processed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    processed_at BIGINT      NOT NULL,
     PRIMARY KEY (consumer, event_id)
 );

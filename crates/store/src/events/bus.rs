@@ -1,0 +1,412 @@
+//! Where published events go: an in-process bus (all-in-one mode) or Redis Streams (mesh
+//! mode, one stream per event family).
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use prost::Message as _;
+use redis::{Value, streams::StreamRangeReply};
+use tokio::sync::{RwLock, broadcast};
+
+use super::{
+    EventEnvelope,
+    consumer::Consumer,
+    family,
+    live::{LiveError, LiveEvent, LiveSubscription, Position},
+};
+use crate::{Redis, RedisError};
+
+/// Events each live subscriber may have waiting before it is told to resume.
+const LIVE_BUFFER: usize = 1024;
+
+/// Why events could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Redis did not take the events.
+    #[error("publishing to Redis Streams: {0}")]
+    Redis(#[from] RedisError),
+}
+
+impl From<redis::RedisError> for BusError {
+    fn from(error: redis::RedisError) -> Self {
+        Self::Redis(RedisError::Command(error))
+    }
+}
+
+/// The event bus of a process.
+#[derive(Debug, Clone)]
+pub enum Bus {
+    /// Events stay in this process: consumers run as the relay publishes.
+    Local(Arc<LocalBus>),
+    /// Events go through Redis Streams, shared by every replica.
+    Redis(Arc<RedisBus>),
+}
+
+impl Bus {
+    /// An in-process bus that keeps the last `retention` events of each family for resuming
+    /// live subscribers.
+    pub fn in_process(retention: usize) -> Self {
+        Self::Local(Arc::new(LocalBus {
+            families: Mutex::default(),
+            consumers: RwLock::default(),
+            retention,
+        }))
+    }
+
+    /// A Redis Streams bus; each family's stream keeps about `max_len` events.
+    pub fn redis(redis: Redis, max_len: usize) -> Self {
+        Self::Redis(Arc::new(RedisBus {
+            redis,
+            max_len,
+            live: tokio::sync::Mutex::default(),
+        }))
+    }
+
+    /// Publishes events in order. In process, attached consumers have handled them when this
+    /// returns; on Redis, they are stored in their streams.
+    pub async fn publish(&self, envelopes: &[EventEnvelope]) -> Result<(), BusError> {
+        match self {
+            Self::Local(bus) => {
+                bus.publish(envelopes).await;
+                Ok(())
+            }
+            Self::Redis(bus) => bus.publish(envelopes).await,
+        }
+    }
+
+    /// Follows one family's events live, replaying those after `resume` first.
+    pub async fn subscribe_live(
+        &self,
+        family: &str,
+        resume: Option<&str>,
+    ) -> Result<LiveSubscription, LiveError> {
+        let from = resume.map(str::parse::<Position>).transpose()?;
+        match self {
+            Self::Local(bus) => bus.subscribe_live(family, from),
+            Self::Redis(bus) => bus.subscribe_live(family, from).await,
+        }
+    }
+}
+
+/// The in-process bus.
+#[derive(Debug)]
+pub struct LocalBus {
+    /// A std mutex: held only to append or copy, never across an await.
+    families: Mutex<HashMap<String, LocalFamily>>,
+    consumers: RwLock<Vec<Arc<Consumer>>>,
+    retention: usize,
+}
+
+#[derive(Debug)]
+struct LocalFamily {
+    next: u64,
+    log: VecDeque<LiveEvent>,
+    sender: broadcast::Sender<LiveEvent>,
+}
+
+impl LocalFamily {
+    fn new() -> Self {
+        Self {
+            next: 1,
+            log: VecDeque::new(),
+            sender: broadcast::channel(LIVE_BUFFER).0,
+        }
+    }
+}
+
+impl LocalBus {
+    /// Runs `consumer` for every event of its families published from now on.
+    pub async fn attach(&self, consumer: Arc<Consumer>) {
+        self.consumers.write().await.push(consumer);
+    }
+
+    async fn publish(&self, envelopes: &[EventEnvelope]) {
+        let consumers = self.consumers.read().await.clone();
+        for envelope in envelopes {
+            for consumer in &consumers {
+                if consumer.wants(&envelope.event_type) {
+                    consumer.process(envelope).await;
+                }
+            }
+            self.append(envelope.clone());
+        }
+    }
+
+    fn append(&self, envelope: EventEnvelope) {
+        let Ok(mut families) = self.families.lock() else {
+            return;
+        };
+        let family = families
+            .entry(family(&envelope.event_type).to_owned())
+            .or_insert_with(LocalFamily::new);
+        let event = LiveEvent {
+            position: Position(0, family.next),
+            envelope: Arc::new(envelope),
+        };
+        family.next += 1;
+        family.log.push_back(event.clone());
+        while family.log.len() > self.retention {
+            family.log.pop_front();
+        }
+        // No receiver is not an error: nobody is watching.
+        let _ = family.sender.send(event);
+    }
+
+    fn subscribe_live(
+        &self,
+        family_name: &str,
+        from: Option<Position>,
+    ) -> Result<LiveSubscription, LiveError> {
+        let mut families = self
+            .families
+            .lock()
+            .map_err(|_| LiveError::Unavailable("bus lock poisoned".into()))?;
+        let family = families
+            .entry(family_name.to_owned())
+            .or_insert_with(LocalFamily::new);
+        let receiver = family.sender.subscribe();
+        let replay = match from {
+            None => Vec::new(),
+            Some(from) => {
+                let oldest = family
+                    .log
+                    .front()
+                    .map_or(family.next, |event| event.position.1);
+                if from.0 != 0 || from.1 >= family.next {
+                    return Err(LiveError::InvalidToken(from.to_string()));
+                }
+                if from.1 + 1 < oldest {
+                    return Err(LiveError::Expired(from));
+                }
+                family
+                    .log
+                    .iter()
+                    .filter(|event| event.position > from)
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok(LiveSubscription::new(replay, receiver, from))
+    }
+}
+
+/// The Redis Streams bus.
+#[derive(Debug)]
+pub struct RedisBus {
+    redis: Redis,
+    max_len: usize,
+    /// One reader per family feeds every live subscriber of this process.
+    live: tokio::sync::Mutex<HashMap<String, broadcast::Sender<LiveEvent>>>,
+}
+
+/// The field of a stream entry that holds the encoded envelope.
+pub(crate) const ENVELOPE_FIELD: &str = "e";
+
+impl RedisBus {
+    /// The stream of an event family.
+    pub(crate) fn stream_key(&self, family: &str) -> String {
+        self.redis.key(&format!("events:{family}"))
+    }
+
+    /// The Redis this bus runs on.
+    pub(crate) fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
+    async fn publish(&self, envelopes: &[EventEnvelope]) -> Result<(), BusError> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let mut pipeline = redis::pipe();
+        for envelope in envelopes {
+            pipeline
+                .cmd("XADD")
+                .arg(self.stream_key(family(&envelope.event_type)))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(self.max_len)
+                .arg("*")
+                .arg(ENVELOPE_FIELD)
+                .arg(envelope.encode_to_vec())
+                .ignore();
+        }
+        let mut connection = self.redis.pooled().await?;
+        pipeline.query_async::<()>(&mut *connection).await?;
+        Ok(())
+    }
+
+    async fn subscribe_live(
+        &self,
+        family: &str,
+        from: Option<Position>,
+    ) -> Result<LiveSubscription, LiveError> {
+        let unavailable = |error: &dyn std::fmt::Display| LiveError::Unavailable(error.to_string());
+        let receiver = self.live_sender(family).await?.subscribe();
+        let key = self.stream_key(family);
+        let mut replay = Vec::new();
+        if let Some(from) = from {
+            let mut connection = self.redis.pooled().await.map_err(|e| unavailable(&e))?;
+            let trimmed = max_deleted_id(&mut connection, &key)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if trimmed.is_some_and(|trimmed| from < trimmed) {
+                return Err(LiveError::Expired(from));
+            }
+            let mut after = from;
+            loop {
+                let page: StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg(format!("({after}"))
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut *connection)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                let done = page.ids.len() < 1000;
+                for entry in page.ids {
+                    if let Some(event) = live_event(&entry.id, &entry.map) {
+                        after = event.position;
+                        replay.push(event);
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+        }
+        Ok(LiveSubscription::new(replay, receiver, from))
+    }
+
+    /// The broadcast fed by this family's reader, starting the reader on first use.
+    async fn live_sender(&self, family: &str) -> Result<broadcast::Sender<LiveEvent>, LiveError> {
+        let mut live = self.live.lock().await;
+        if let Some(sender) = live.get(family) {
+            return Ok(sender.clone());
+        }
+        let key = self.stream_key(family);
+        let mut connection = self
+            .redis
+            .pooled()
+            .await
+            .map_err(|e| LiveError::Unavailable(e.to_string()))?;
+        // Start after the newest entry now, so nothing appended later is missed.
+        let newest: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&key)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut *connection)
+            .await
+            .map_err(|e| LiveError::Unavailable(e.to_string()))?;
+        let start = newest
+            .ids
+            .first()
+            .map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone());
+        let sender = broadcast::channel(LIVE_BUFFER).0;
+        tokio::spawn(read_live(self.redis.clone(), key, start, sender.clone()));
+        live.insert(family.to_owned(), sender.clone());
+        Ok(sender)
+    }
+}
+
+/// Follows a stream with `XREAD BLOCK` and broadcasts each entry, reconnecting after errors
+/// from where it left off.
+async fn read_live(
+    redis: Redis,
+    key: String,
+    mut last: String,
+    sender: broadcast::Sender<LiveEvent>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut connection = match redis.dedicated().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                tracing::warn!(%error, stream = %key, "live feed cannot connect; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        loop {
+            let reply: Result<redis::streams::StreamReadReply, _> = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(1000)
+                .arg("BLOCK")
+                .arg(2000)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(&last)
+                .query_async(&mut connection)
+                .await;
+            match reply {
+                Ok(reply) => {
+                    backoff = Duration::from_millis(100);
+                    for entry in reply.keys.into_iter().flat_map(|stream| stream.ids) {
+                        last.clone_from(&entry.id);
+                        if let Some(event) = live_event(&entry.id, &entry.map) {
+                            let _ = sender.send(event);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, stream = %key, "live feed read failed; reconnecting");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The envelope in a stream entry's fields, if it decodes.
+pub(crate) fn decode_entry(fields: &HashMap<String, Value>) -> Option<EventEnvelope> {
+    match fields.get(ENVELOPE_FIELD)? {
+        Value::BulkString(bytes) => EventEnvelope::decode(bytes.as_slice()).ok(),
+        _ => None,
+    }
+}
+
+fn live_event(id: &str, fields: &HashMap<String, Value>) -> Option<LiveEvent> {
+    let position = id.parse().ok()?;
+    let envelope = decode_entry(fields)?;
+    Some(LiveEvent {
+        position,
+        envelope: Arc::new(envelope),
+    })
+}
+
+/// The id of the newest entry trimmed from the stream, if any was (Redis 7's
+/// `max-deleted-entry-id`); a resume token older than it may have missed events.
+async fn max_deleted_id(
+    connection: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> Result<Option<Position>, redis::RedisError> {
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(connection)
+        .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let info: HashMap<String, Value> = redis::cmd("XINFO")
+        .arg("STREAM")
+        .arg(key)
+        .query_async(connection)
+        .await?;
+    let deleted = match info.get("max-deleted-entry-id") {
+        Some(Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(Value::SimpleString(text)) => text.clone(),
+        _ => return Ok(None),
+    };
+    Ok(deleted
+        .parse()
+        .ok()
+        .filter(|position| *position != Position(0, 0)))
+}
