@@ -370,3 +370,84 @@ async fn an_invalid_resume_token_is_refused() -> Result<(), Error> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn entries_left_pending_by_a_dead_member_are_claimed_and_handled() -> Result<(), Error> {
+    let Some(redis) = TestRedis::from_env() else {
+        eprintln!("CAMPUS_TEST_REDIS_URL unset: claiming needs Redis Streams");
+        return Ok(());
+    };
+    let database = TestDatabase::preferred().await?;
+    let store = store(&database, Some(&redis), &prometheus::Registry::new()).await?;
+    create_handled_table(&store).await?;
+    let shared = store.redis.clone().ok_or("no Redis in the store")?;
+    let stream = shared.key("events:enrollment");
+    let client = redis::Client::open(redis.url())?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&stream)
+        .arg("progress")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async::<()>(&mut connection)
+        .await?;
+    store
+        .bus
+        .publish(&[envelope("enrollment-1", "school-1", &enrollment(1))])
+        .await?;
+    // A member reads the entry, then dies without acknowledging it.
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("progress")
+        .arg("dead-member")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut connection)
+        .await?;
+
+    store
+        .consumer("progress", &["enrollment"], RecordHandled)
+        .with_claim_idle(Duration::from_millis(200))
+        .start(&store.bus, std::future::pending())
+        .await;
+    let claimed = eventually(Duration::from_secs(10), || async {
+        Ok(handled(&store).await?.0 == 1)
+    })
+    .await?;
+    assert!(claimed, "the pending entry was never claimed");
+    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("progress")
+        .query_async(&mut connection)
+        .await?;
+    assert_eq!(pending.0, 0, "the claimed entry was acknowledged");
+    redis.clean().await
+}
+
+#[tokio::test]
+async fn sent_outbox_rows_are_pruned_after_the_retention() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let store = store(&database, None, &prometheus::Registry::new()).await?;
+    let mut tx = store.database.begin().await?;
+    tx.publish("enrollment-1", "school-1", &enrollment(1))
+        .await?;
+    tx.publish("enrollment-2", "school-1", &enrollment(2))
+        .await?;
+    tx.commit().await?;
+    let mut relay = store.relay();
+    assert_eq!(relay.prune().await?, 0, "unsent rows are never pruned");
+    relay.relay_once().await?;
+    assert_eq!(
+        relay.prune().await?,
+        0,
+        "sent rows are kept for the retention period"
+    );
+    relay.retention = Duration::ZERO;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(relay.prune().await?, 2);
+    Ok(())
+}

@@ -367,10 +367,10 @@ async fn read_live(
 
 /// The envelope in a stream entry's fields, if it decodes.
 pub(crate) fn decode_entry(fields: &HashMap<String, Value>) -> Option<EventEnvelope> {
-    match fields.get(ENVELOPE_FIELD)? {
-        Value::BulkString(bytes) => EventEnvelope::decode(bytes.as_slice()).ok(),
-        _ => None,
-    }
+    let Value::BulkString(bytes) = fields.get(ENVELOPE_FIELD)? else {
+        return None;
+    };
+    EventEnvelope::decode(bytes.as_slice()).ok()
 }
 
 fn live_event(id: &str, fields: &HashMap<String, Value>) -> Option<LiveEvent> {
@@ -400,10 +400,12 @@ async fn max_deleted_id(
         .arg(key)
         .query_async(connection)
         .await?;
-    let deleted = match info.get("max-deleted-entry-id") {
-        Some(Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
-        Some(Value::SimpleString(text)) => text.clone(),
-        _ => return Ok(None),
+    let deleted = if let Some(Value::BulkString(bytes)) = info.get("max-deleted-entry-id") {
+        String::from_utf8_lossy(bytes).into_owned()
+    } else if let Some(Value::SimpleString(text)) = info.get("max-deleted-entry-id") {
+        text.clone()
+    } else {
+        return Ok(None);
     };
     Ok(deleted
         .parse()

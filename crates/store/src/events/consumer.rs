@@ -71,6 +71,9 @@ pub struct Consumer {
     metrics: ConsumerMetrics,
     max_attempts: u32,
     backoff: Duration,
+    /// How long a stream entry may stay unacknowledged with one member before another
+    /// member claims it (that member is presumed dead).
+    claim_idle: Duration,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -111,7 +114,15 @@ impl Consumer {
             metrics,
             max_attempts: 5,
             backoff: Duration::from_millis(200),
+            claim_idle: Duration::from_secs(30),
         }
+    }
+
+    /// Sets how long an entry may stay pending with a silent member before it is claimed.
+    #[must_use]
+    pub fn with_claim_idle(mut self, claim_idle: Duration) -> Self {
+        self.claim_idle = claim_idle;
+        self
     }
 
     /// Sets how often a failing event is tried and the first wait between tries (doubling).
@@ -230,9 +241,6 @@ fn outcome_name(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Stream entries a consumer may hold unacknowledged before another consumer claims them.
-const CLAIM_IDLE: Duration = Duration::from_secs(30);
-
 /// The consumer-group loop on Redis Streams: read new entries, handle, acknowledge; now and
 /// then claim entries left pending by a consumer that died.
 async fn consume_redis(consumer: Arc<Consumer>, bus: Arc<RedisBus>) {
@@ -280,14 +288,14 @@ async fn consume_redis_session(
     }
     let mut last_claim = tokio::time::Instant::now();
     loop {
-        if last_claim.elapsed() >= CLAIM_IDLE {
+        if last_claim.elapsed() >= consumer.claim_idle {
             last_claim = tokio::time::Instant::now();
             for key in keys {
                 let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
                     .arg(key)
                     .arg(&consumer.name)
                     .arg(member)
-                    .arg(u64::try_from(CLAIM_IDLE.as_millis()).unwrap_or(u64::MAX))
+                    .arg(u64::try_from(consumer.claim_idle.as_millis()).unwrap_or(u64::MAX))
                     .arg("0-0")
                     .arg("COUNT")
                     .arg(100)
@@ -306,7 +314,11 @@ async fn consume_redis_session(
             .arg("COUNT")
             .arg(100)
             .arg("BLOCK")
-            .arg(1000)
+            .arg(
+                u64::try_from(consumer.claim_idle.as_millis())
+                    .unwrap_or(1000)
+                    .clamp(10, 1000),
+            )
             .arg("STREAMS")
             .arg(keys);
         for _ in keys {

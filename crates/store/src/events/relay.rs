@@ -14,7 +14,7 @@ use crate::{Database, on_pool};
 /// Rows moved per round.
 const BATCH: i64 = 256;
 /// Arbitrary, fixed key of the PostgreSQL advisory lock that elects the relaying replica.
-const RELAY_LOCK: i64 = 0x0063_616d_7075_73;
+const RELAY_LOCK: i64 = 0x0000_6361_6d70_7573;
 
 /// Why a relay round failed; the round is retried.
 #[derive(Debug, thiserror::Error)]
