@@ -5,10 +5,12 @@
 //! - [`serve`]: `campus serve [all|users|courses|progress|finance]`.
 //! - [`migrate`]: `campus migrate`, the migrations alone.
 //! - [`role`]: which services a process runs.
+//! - [`users_cli`]: `campus users create-admin | rotate-key`.
 
 pub mod migrate;
 pub mod role;
 pub mod serve;
+pub mod users_cli;
 
 pub use role::Role;
 pub use serve::{ServeSettings, serve};

@@ -25,6 +25,13 @@ enum Command {
         #[command(flatten)]
         telemetry: TelemetryConfig,
     },
+    /// Operator commands of the users service.
+    Users {
+        #[command(flatten)]
+        settings: Box<campus::users_cli::UsersSettings>,
+        #[command(flatten)]
+        telemetry: TelemetryConfig,
+    },
     /// Apply every pending database migration, then exit.
     Migrate {
         #[command(flatten)]
@@ -70,6 +77,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 campus::serve(*settings, listener, admin_listener, shutdown::signal()).await;
             telemetry.shutdown();
             served
+        }
+        Command::Users {
+            settings,
+            telemetry,
+        } => {
+            let telemetry = Telemetry::init(&telemetry, "campus-users-cli")?;
+            let done = campus::users_cli::run(&settings).await;
+            telemetry.shutdown();
+            done
         }
         Command::Migrate {
             settings,

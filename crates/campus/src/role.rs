@@ -51,6 +51,10 @@ impl Role {
     /// The migrations a database serving this role needs: the store's event tables, then
     /// each service's own (services add theirs as their issues land).
     pub fn migrations(self) -> Vec<Migrations> {
-        vec![campus_store::MIGRATIONS]
+        let mut migrations = vec![campus_store::MIGRATIONS];
+        if self.serves(Role::Users) {
+            migrations.push(campus_users::MIGRATIONS);
+        }
+        migrations
     }
 }

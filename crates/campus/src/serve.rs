@@ -5,11 +5,13 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context as _;
 use campus_runtime::{
+    auth::{AuthConfig, keys::KeySet},
     client::Peers,
     config::{PeersConfig, ServerConfig},
     server::{Health, Server},
 };
 use campus_store::{Database, DatabaseConfig, EventsConfig, Redis, RedisConfig, Store};
+use campus_users::UsersConfig;
 use prometheus::Registry;
 use tokio::net::TcpListener;
 
@@ -36,6 +38,12 @@ pub struct ServeSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub peers: PeersConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub users: UsersConfig,
 }
 
 /// Serves `settings.role` on the given listeners until `shutdown` completes and in-flight
@@ -71,9 +79,13 @@ pub async fn serve(
     let max_message_size = settings.server.max_message_size;
     let mut server =
         Server::new(settings.server, registry, campus_proto::FILE_DESCRIPTOR_SET).await?;
+    // Every call but the public ones needs a token signed by the users service.
+    server.require_auth(settings.auth.clone(), KeySet::new(peers.users()));
     if role.serves(Role::Users) {
+        let users = campus_users::Users::new(&store, &settings.users, &settings.auth)?;
+        server.add_public_methods(campus_users::PUBLIC_METHODS);
         server
-            .add_service(campus_users::service(max_message_size))
+            .add_service(campus_users::service(users, max_message_size))
             .await;
     }
     if role.serves(Role::Courses) {

@@ -16,7 +16,8 @@ fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
 #[tokio::test]
 async fn metrics_count_and_time_each_method_by_code() -> Result<(), Error> {
     let campus = spawn_campus().await?;
-    let mut finance = FinanceServiceClient::new(campus.channel().await?);
+    let token = campus.platform_admin_token().await?;
+    let mut finance = FinanceServiceClient::new(campus.channel_as(&token).await?);
     for _ in 0..3 {
         let _ = finance.list_accounts(ListAccountsRequest::default()).await;
     }
@@ -66,7 +67,8 @@ async fn metrics_count_and_time_each_method_by_code() -> Result<(), Error> {
 #[tokio::test]
 async fn unknown_paths_do_not_create_new_labels() -> Result<(), Error> {
     let campus = spawn_campus().await?;
-    let channel = campus.channel().await?;
+    let token = campus.platform_admin_token().await?;
+    let channel = campus.channel_as(&token).await?;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await?;
     let path =

@@ -1,4 +1,5 @@
-//! Services whose issues have not landed answer UNIMPLEMENTED, the one stub allowed.
+//! Services whose issues have not landed answer UNIMPLEMENTED (the one stub allowed) to an
+//! authenticated caller, and every non-public method refuses a caller without a token.
 
 use campus_proto::finance::{ListAccountsRequest, finance_service_client::FinanceServiceClient};
 use campus_testkit::{Error, spawn_campus};
@@ -6,12 +7,26 @@ use campus_testkit::{Error, spawn_campus};
 #[tokio::test]
 async fn a_service_without_its_issue_answers_unimplemented() -> Result<(), Error> {
     let campus = spawn_campus().await?;
-    let mut finance = FinanceServiceClient::new(campus.channel().await?);
+    let token = campus.platform_admin_token().await?;
+    let mut finance = FinanceServiceClient::new(campus.channel_as(&token).await?);
     let status = finance
         .list_accounts(ListAccountsRequest::default())
         .await
         .err()
         .ok_or("ListAccounts answered")?;
     assert_eq!(status.code(), tonic::Code::Unimplemented);
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_call_without_a_token_is_unauthenticated() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let mut finance = FinanceServiceClient::new(campus.channel().await?);
+    let status = finance
+        .list_accounts(ListAccountsRequest::default())
+        .await
+        .err()
+        .ok_or("ListAccounts answered without a token")?;
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
     campus.shutdown().await
 }

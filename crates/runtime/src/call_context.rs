@@ -1,5 +1,6 @@
-//! Per-call context on the server: a tracing span that continues the caller's trace, and the
-//! call's deadline, which the peer client reads to bound the calls a handler makes.
+//! Per-call context on the server: a tracing span that continues the caller's trace, the
+//! call's deadline, and its credentials, which the peer client reads so the calls a handler
+//! makes are bounded by the same deadline and act for the same caller.
 
 use std::{
     future::Future,
@@ -15,14 +16,29 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::propagation;
 
+/// What the handler's future knows about the call it serves.
+#[derive(Debug, Clone)]
+struct CallScope {
+    /// When the call must have answered.
+    deadline: Instant,
+    /// The caller's `authorization` header, forwarded on peer calls.
+    authorization: Option<http::HeaderValue>,
+}
+
 tokio::task_local! {
-    /// When the call being served must have answered; set for the handler's future.
-    static DEADLINE: Instant;
+    static CALL: CallScope;
 }
 
 /// The deadline of the call this task is serving, if it is serving one.
 pub fn current_deadline() -> Option<Instant> {
-    DEADLINE.try_with(|deadline| *deadline).ok()
+    CALL.try_with(|call| call.deadline).ok()
+}
+
+/// The `authorization` header of the call this task is serving, if any.
+pub fn current_authorization() -> Option<http::HeaderValue> {
+    CALL.try_with(|call| call.authorization.clone())
+        .ok()
+        .flatten()
 }
 
 /// Wraps each call in its span and deadline scope.
@@ -88,8 +104,12 @@ where
         );
         // An error here means the span is disabled by the filter; the call goes on untraced.
         let _ = span.set_parent(propagation::extract(request.headers()));
+        let scope = CallScope {
+            deadline,
+            authorization: request.headers().get(http::header::AUTHORIZATION).cloned(),
+        };
         let future = self.inner.call(request);
-        Box::pin(DEADLINE.scope(deadline, future.instrument(span)))
+        Box::pin(CALL.scope(scope, future.instrument(span)))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Clients for peer services: lazily connected channels whose calls carry the caller's trace
-//! context and no more time than the call being served has left.
+//! context, the caller's credentials (so the peer applies the same tenant checks), and no
+//! more time than the call being served has left.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -16,7 +17,8 @@ use crate::{call_context::current_deadline, config::PeersConfig, propagation};
 /// A channel to a peer service, ready to wrap in that peer's generated client.
 pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
 
-/// Adds trace context and the remaining deadline to every outgoing call.
+/// Adds trace context, the caller's `authorization` and the remaining deadline to every
+/// outgoing call.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PeerInterceptor;
 
@@ -36,6 +38,12 @@ impl Interceptor for PeerInterceptor {
                 .and_then(|value| value.to_str().ok())
                 .and_then(crate::call_context::parse_grpc_timeout);
             request.set_timeout(own.map_or(remaining, |own| own.min(remaining)));
+        }
+        if !request.metadata().contains_key("authorization")
+            && let Some(authorization) = crate::call_context::current_authorization()
+            && let Ok(value) = tonic::metadata::MetadataValue::try_from(authorization.as_bytes())
+        {
+            request.metadata_mut().insert("authorization", value);
         }
         propagation::inject_current(request.metadata_mut());
         Ok(request)

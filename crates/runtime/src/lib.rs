@@ -9,9 +9,11 @@
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
 //! - [`client`]: channels to peer services.
+//! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
 
 pub mod admin;
+pub mod auth;
 pub mod call_context;
 pub mod client;
 pub mod config;

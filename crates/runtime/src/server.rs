@@ -13,6 +13,7 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 
 use crate::{
     admin,
+    auth::{AuthConfig, AuthLayer, keys::KeySet},
     call_context::CallContextLayer,
     config::ServerConfig,
     cors::{InvalidOrigin, OriginGuardLayer, OriginPolicy},
@@ -93,6 +94,10 @@ pub struct Server {
     health: Health,
     metrics: GrpcMetrics,
     registry: Registry,
+    /// Token verification, when required; see [`Server::require_auth`].
+    auth: Option<(AuthConfig, KeySet)>,
+    /// Method paths or service prefixes callable without a token.
+    public: Vec<String>,
 }
 
 impl Server {
@@ -133,7 +138,24 @@ impl Server {
             },
             metrics,
             registry,
+            auth: None,
+            public: vec![
+                "/grpc.health.v1.Health/".to_owned(),
+                "/grpc.reflection.v1.ServerReflection/".to_owned(),
+            ],
         })
+    }
+
+    /// Requires a valid access token (verified with `keys`) on every call except health,
+    /// reflection and the methods added with [`Server::add_public_methods`].
+    pub fn require_auth(&mut self, config: AuthConfig, keys: KeySet) {
+        self.auth = Some((config, keys));
+    }
+
+    /// Methods (`/package.Service/Method`) callable without a token, such as login.
+    pub fn add_public_methods(&mut self, paths: &[&str]) {
+        self.public
+            .extend(paths.iter().map(|&path| path.to_owned()));
     }
 
     /// Adds a service; its health name reports NOT_SERVING until the server is ready.
@@ -187,7 +209,12 @@ impl Server {
             // Answer RESOURCE_EXHAUSTED at once when the limit below is reached, not queue.
             .layer(LoadShedLayer::new())
             // Bound the calls in flight across all connections of this process.
-            .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit));
+            .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
+            // Verify the caller last, after cheap refusals, right before the handler.
+            .option_layer(
+                self.auth
+                    .map(|(auth, keys)| AuthLayer::new(&auth, keys, self.public.clone())),
+            );
 
         let router = tonic::transport::Server::builder()
             .accept_http1(true)

@@ -8,13 +8,15 @@
 //! - `tx`: transactions on either backend, and the [`on_pool!`] / [`on_tx!`] macros that
 //!   run one piece of SQL code on both.
 //! - `store`: the [`Store`] handle a service gets (database, caches, bus).
+//! - [`idempotency`]: stored answers to retried writes (`request_id`).
 //! - [`events`]: outbox, relay, bus, consumers and the live feed.
-//! - [`MIGRATIONS`]: the store's own tables (the event outbox and processed events).
+//! - [`MIGRATIONS`]: the store's own tables (outbox, processed events, idempotency keys).
 
 pub mod cache;
 pub mod config;
 pub mod database;
 pub mod events;
+pub mod idempotency;
 pub mod redis;
 mod store;
 mod tx;
@@ -22,6 +24,7 @@ mod tx;
 pub use cache::{Cache, Caches};
 pub use config::{DatabaseConfig, DatabaseUrl, RedisConfig};
 pub use database::{Database, DatabaseError, Migrations};
+pub use events::outbox::now_micros;
 pub use redis::{Redis, RedisError};
 pub use store::{EventsConfig, Store, StoreError};
 pub use tx::Tx;

@@ -90,6 +90,19 @@ impl Redis {
         Ok(self.pool.get().await?)
     }
 
+    /// A pooled connection for a service's own commands (a clone of the pooled multiplexed
+    /// connection, so it can be kept across awaits without holding the pool).
+    pub async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+        match self.pool.get().await {
+            Ok(connection) => Ok(connection.clone()),
+            Err(bb8::RunError::User(error)) => Err(error),
+            Err(bb8::RunError::TimedOut) => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "timed out waiting for a Redis connection",
+            ))),
+        }
+    }
+
     /// A connection of its own, without a response timeout, for blocking reads.
     pub(crate) async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, RedisError> {
         let config = redis::AsyncConnectionConfig::new()

@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use campus::{Role, ServeSettings};
+use campus_proto::users::{LoginRequest, users_service_client::UsersServiceClient};
 use clap::Parser as _;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
@@ -36,6 +37,36 @@ impl Default for CampusOptions {
     }
 }
 
+/// Email and password of the platform admin [`TestCampus::platform_admin_token`] creates.
+pub const PLATFORM_ADMIN_EMAIL: &str = "admin@campus.test";
+/// See [`PLATFORM_ADMIN_EMAIL`].
+pub const PLATFORM_ADMIN_PASSWORD: &str = "admin password 1";
+
+/// A channel that sends a bearer token on every call.
+pub type AuthedChannel = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer …`.
+#[derive(Debug, Clone)]
+pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+#[derive(Debug, clap::Parser)]
+struct UsersCli {
+    #[command(flatten)]
+    settings: campus::users_cli::UsersSettings,
+}
+
 #[derive(Debug, clap::Parser)]
 struct Settings {
     #[command(flatten)]
@@ -52,6 +83,7 @@ pub struct TestCampus {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), String>>,
     redis: Option<TestRedis>,
+    database_url: String,
     _database: Option<TestDatabase>,
 }
 
@@ -82,7 +114,7 @@ impl TestCampus {
             "campus".to_owned(),
             options.role.name().to_owned(),
             "--database-url".to_owned(),
-            database_url,
+            database_url.clone(),
             "--shutdown-delay".to_owned(),
             "100ms".to_owned(),
         ];
@@ -110,8 +142,70 @@ impl TestCampus {
             stop: Some(stop),
             task,
             redis,
+            database_url,
             _database: database,
         })
+    }
+
+    /// The database this server uses (`CAMPUS_DATABASE_URL`).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// A channel whose calls carry `authorization: Bearer <token>`.
+    pub async fn channel_as(&self, token: &str) -> Result<AuthedChannel, Error> {
+        let value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
+            format!("Bearer {token}").parse()?;
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            self.channel().await?,
+            Bearer(value),
+        ))
+    }
+
+    /// Creates a platform admin (once per server, as `campus users create-admin` does) and
+    /// logs in; returns an access token.
+    pub async fn platform_admin_token(&self) -> Result<String, Error> {
+        let settings = UsersCli::try_parse_from([
+            "campus",
+            "--database-url",
+            &self.database_url,
+            "create-admin",
+            "--email",
+            PLATFORM_ADMIN_EMAIL,
+            "--password",
+            PLATFORM_ADMIN_PASSWORD,
+        ])?
+        .settings;
+        // A second call for the same server finds the admin already there.
+        if let Err(error) = campus::users_cli::run(&settings).await
+            && !error.to_string().contains("already exists")
+        {
+            return Err(error.into());
+        }
+        self.login("", PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD)
+            .await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(
+        &self,
+        school_id: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<String, Error> {
+        let mut users = UsersServiceClient::new(self.channel().await?);
+        let response = users
+            .login(LoginRequest {
+                school_id: school_id.to_owned(),
+                email: email.to_owned(),
+                password: password.to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok(response
+            .tokens
+            .ok_or("login returned no tokens")?
+            .access_token)
     }
 
     /// `http://127.0.0.1:<port>`, for clients.

@@ -10,7 +10,10 @@ pub mod campus;
 pub mod database;
 pub mod redis;
 
-pub use campus::{CampusOptions, TestCampus, spawn_campus};
+pub use campus::{
+    AuthedChannel, CampusOptions, PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD, TestCampus,
+    spawn_campus,
+};
 pub use database::TestDatabase;
 pub use redis::TestRedis;
 

@@ -9,7 +9,7 @@ use super::{EventEnvelope, EventPayload};
 use crate::{Tx, on_tx};
 
 /// Microseconds since the Unix epoch, the time unit of the store's own tables.
-pub(crate) fn now_micros() -> i64 {
+pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |elapsed| {

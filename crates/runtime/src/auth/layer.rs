@@ -1,0 +1,161 @@
+//! The tower layer that verifies access tokens on every call that is not public.
+
+use std::{
+    collections::HashSet,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use jsonwebtoken::{Algorithm, Validation};
+use tonic::{Status, body::Body};
+use tower::{Layer, Service};
+
+use super::{AuthConfig, Claims, keys::KeySet};
+
+/// Verifies tokens with a [`KeySet`]; calls to public methods pass untouched.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    verifier: Arc<Verifier>,
+    public: Arc<HashSet<String>>,
+}
+
+#[derive(Debug)]
+struct Verifier {
+    keys: KeySet,
+    validation: Validation,
+}
+
+/// Why a token was refused. Clients see one generic message; the reason is logged at debug.
+#[derive(Debug, thiserror::Error)]
+enum TokenError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("malformed token header: {0}")]
+    Header(jsonwebtoken::errors::Error),
+    #[error("algorithm {0:?} is not EdDSA")]
+    Algorithm(Algorithm),
+    #[error("no kid in the token header")]
+    NoKid,
+    #[error("unknown key {0}")]
+    UnknownKey(String),
+    #[error("invalid token: {0}")]
+    Invalid(jsonwebtoken::errors::Error),
+}
+
+impl Verifier {
+    async fn verify(&self, headers: &http::HeaderMap) -> Result<Claims, TokenError> {
+        let token = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(TokenError::Missing)?;
+        let header = jsonwebtoken::decode_header(token).map_err(TokenError::Header)?;
+        // Pinned: never let the token choose (alg=none, HS256 with the public key, …).
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Algorithm(header.alg));
+        }
+        let kid = header.kid.ok_or(TokenError::NoKid)?;
+        let key = self
+            .keys
+            .get(&kid)
+            .await
+            .ok_or(TokenError::UnknownKey(kid))?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(TokenError::Invalid)?;
+        Ok(data.claims)
+    }
+}
+
+impl AuthLayer {
+    /// Verifies against `keys` with the issuer and audience of `config`; `public` lists the
+    /// full method paths (`/package.Service/Method`) or service prefixes
+    /// (`/package.Service/`) that need no token.
+    pub fn new(
+        config: &AuthConfig,
+        keys: KeySet,
+        public: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        Self {
+            verifier: Arc::new(Verifier { keys, validation }),
+            public: Arc::new(public.into_iter().collect()),
+        }
+    }
+
+    fn is_public(&self, path: &str) -> bool {
+        self.public.contains(path)
+            || path
+                .rfind('/')
+                .is_some_and(|slash| self.public.contains(&path[..=slash]))
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// See [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        if self.layer.is_public(request.uri().path()) {
+            return Box::pin(self.inner.call(request));
+        }
+        // The clone that was polled ready serves this call; a fresh clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = Arc::clone(&self.layer.verifier);
+        Box::pin(async move {
+            match verifier.verify(request.headers()).await {
+                Ok(claims) => {
+                    request.extensions_mut().insert(claims.caller());
+                    inner.call(request).await
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "refused a call without a valid access token");
+                    let message = match error {
+                        TokenError::Missing => "this call needs an access token",
+                        TokenError::Header(_)
+                        | TokenError::Algorithm(_)
+                        | TokenError::NoKid
+                        | TokenError::UnknownKey(_)
+                        | TokenError::Invalid(_) => "the access token is invalid or expired",
+                    };
+                    Ok(Status::unauthenticated(message).into_http())
+                }
+            }
+        })
+    }
+}
