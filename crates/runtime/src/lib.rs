@@ -1,6 +1,7 @@
 //! What every Campus service shares, so each service holds only its own domain.
 //!
 //! # Layout
+//! - [`api`]: conventions of every API: page sizes, cursors, field violations, timestamps.
 //! - [`config`]: flags with environment fallbacks (`CAMPUS_*`, `OTEL_*`).
 //! - [`telemetry`]: `tracing` subscriber (text or JSON) bridged to OpenTelemetry OTLP.
 //! - [`propagation`]: W3C trace context in gRPC metadata and in events.
@@ -13,6 +14,7 @@
 //! - [`shutdown`]: the signals that stop the process.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod call_context;
 pub mod client;

@@ -1,20 +1,13 @@
 //! The rules of users and schools, independent of storage and transport: what a valid email,
 //! password, slug and name are, how roles are stored, and pagination cursors.
 
-use base64::Engine as _;
 use campus_proto::users::Role;
-
-use crate::error::UsersError;
 
 /// Shortest password accepted. Length is what makes a password strong (NIST SP 800-63B);
 /// no composition rules.
 pub(crate) const MIN_PASSWORD_LEN: usize = 10;
 /// Longest password accepted (hashing cost is bounded).
 pub(crate) const MAX_PASSWORD_LEN: usize = 128;
-/// Default and largest page sizes.
-pub(crate) const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Largest page size; more is INVALID_ARGUMENT.
-pub(crate) const MAX_PAGE_SIZE: u32 = 200;
 /// Most ids in one BatchGetUsers.
 pub(crate) const MAX_BATCH: usize = 100;
 
@@ -137,38 +130,6 @@ pub(crate) fn parse_roles(values: &[i32]) -> Result<Vec<Role>, String> {
     Ok(roles)
 }
 
-/// The page size a request asked for: 0 is the default; above the maximum is invalid.
-pub(crate) fn page_size(requested: i32) -> Result<u32, UsersError> {
-    match u32::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(size) if size <= MAX_PAGE_SIZE => Ok(size),
-        Ok(_) | Err(_) => Err(UsersError::invalid(
-            "page_size",
-            format!("must be between 0 and {MAX_PAGE_SIZE}"),
-        )),
-    }
-}
-
-/// An opaque cursor: the sort key of the last item of the previous page.
-pub(crate) fn encode_cursor(parts: &[&str]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(parts.join("\u{1f}"))
-}
-
-/// The sort key a cursor carries; INVALID_ARGUMENT if it is not one of ours.
-pub(crate) fn decode_cursor(token: &str, parts: usize) -> Result<Vec<String>, UsersError> {
-    let invalid = || UsersError::invalid("page_token", "is not a token this list returned");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let fields: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();
-    if fields.len() == parts {
-        Ok(fields)
-    } else {
-        Err(invalid())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use campus_proto::users::Role;
@@ -209,16 +170,5 @@ mod tests {
         assert!(parse_roles(&[0]).is_err());
         assert!(parse_roles(&[99]).is_err());
         assert_eq!(parse_roles(&[1, 1]), Ok(vec![Role::Student]));
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let token = encode_cursor(&["Hill School", "id-1"]);
-        assert_eq!(
-            decode_cursor(&token, 2).ok(),
-            Some(vec!["Hill School".into(), "id-1".into()])
-        );
-        assert!(decode_cursor("%%%", 2).is_err());
-        assert!(decode_cursor(&token, 1).is_err());
     }
 }

@@ -47,18 +47,7 @@ impl UsersError {
 impl From<UsersError> for Status {
     fn from(error: UsersError) -> Self {
         match error {
-            UsersError::Invalid(violations) => {
-                let mut details = ErrorDetails::new();
-                for (field, why) in &violations {
-                    details.add_bad_request_violation(*field, why.clone());
-                }
-                let summary = violations
-                    .iter()
-                    .map(|(field, why)| format!("{field}: {why}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Status::with_error_details(Code::InvalidArgument, summary, details)
-            }
+            UsersError::Invalid(violations) => campus_runtime::api::invalid_argument(&violations),
             UsersError::Unauthenticated(message) => Status::unauthenticated(message),
             UsersError::PermissionDenied(message) => Status::permission_denied(message),
             UsersError::NotFound(what) => Status::not_found(format!("{what} not found")),

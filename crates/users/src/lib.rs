@@ -124,10 +124,4 @@ pub async fn rotate_signing_key(database: &Database) -> Result<String, UsersErro
     keys::rotate(database).await
 }
 
-/// A protobuf timestamp from Unix microseconds.
-fn timestamp(micros: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    }
-}
+use campus_runtime::api::timestamp;

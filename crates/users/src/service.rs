@@ -15,7 +15,10 @@ use campus_proto::{
         users_service_server::UsersService,
     },
 };
-use campus_runtime::auth::{Caller, caller};
+use campus_runtime::{
+    api::{decode_cursor, encode_cursor, page_size},
+    auth::{Caller, caller},
+};
 use campus_store::idempotency::Recalled;
 use sha2::Digest as _;
 use tonic::{Request, Response, Status};
@@ -23,8 +26,8 @@ use tonic::{Request, Response, Status};
 use crate::{
     Users,
     domain::{
-        Email, MAX_BATCH, check_name, check_password, check_slug, decode_cursor, encode_cursor,
-        page_size, parse_roles, roles_from_bits, roles_to_bits,
+        Email, MAX_BATCH, check_name, check_password, check_slug, parse_roles, roles_from_bits,
+        roles_to_bits,
     },
     error::{UsersError, is_unique_violation},
     sessions::refresh_hash,
