@@ -55,6 +55,9 @@ impl Role {
         if self.serves(Role::Users) {
             migrations.push(campus_users::MIGRATIONS);
         }
+        if self.serves(Role::Courses) {
+            migrations.push(campus_courses::MIGRATIONS);
+        }
         migrations
     }
 }

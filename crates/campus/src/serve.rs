@@ -4,6 +4,7 @@
 use std::{future::Future, time::Duration};
 
 use anyhow::Context as _;
+use campus_courses::CoursesConfig;
 use campus_runtime::{
     auth::{AuthConfig, keys::KeySet},
     client::Peers,
@@ -44,6 +45,9 @@ pub struct ServeSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub users: UsersConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub courses: CoursesConfig,
 }
 
 /// Serves `settings.role` on the given listeners until `shutdown` completes and in-flight
@@ -88,9 +92,21 @@ pub async fn serve(
             .add_service(campus_users::service(users, max_message_size))
             .await;
     }
+    // Consumers stop when this is dropped or set, after the server has drained.
+    let (stop_consumers, consumers_stopped) = tokio::sync::watch::channel(());
+    let until_stopped = move || {
+        let mut stopped = consumers_stopped.clone();
+        async move {
+            let _ = stopped.changed().await;
+        }
+    };
     if role.serves(Role::Courses) {
+        let courses = campus_courses::Courses::new(&store, &peers, &settings.courses);
+        campus_courses::consumer(&store, &courses)
+            .start(&store.bus, until_stopped())
+            .await;
         server
-            .add_service(campus_courses::service(max_message_size))
+            .add_service(campus_courses::service(courses, max_message_size))
             .await;
     }
     if role.serves(Role::Progress) {
@@ -125,6 +141,7 @@ pub async fn serve(
             "the outbox relay did not stop within 5 s; unsent events stay in the outbox"
         );
     }
+    drop(stop_consumers);
     store.database.close().await;
     Ok(served?)
 }

@@ -1,21 +1,92 @@
-//! The courses service: course catalogue, lessons and enrolment.
+//! The courses service: each school's catalogue, ordered lessons, enrolments, and a learner's
+//! "my courses" with the instructor's name and their progress.
 //!
-//! Its contract is `campus.courses.v1.CoursesService`. The service's own issue has not landed yet,
-//! so every RPC answers UNIMPLEMENTED (the generated defaults); health, reflection, metrics
-//! and shutdown already behave as they will.
+//! # Layout
+//! - [`config`]: cache TTL and the progress budget (`CAMPUS_COURSES_*`).
+//! - `domain`: valid titles and texts, the status machine, who may see or edit.
+//! - `error`: [`CoursesError`] and its one mapping to `tonic::Status`.
+//! - `store`: SQL (one statement per list, indexed).
+//! - `catalogue`: courses and lessons; `enrolment`: enrol, unenrol, list;
+//!   `my_courses`: ListCoursesForUser, fanning out to users and progress concurrently.
+//! - `invalidation`: the consumer that drops cached lists when progress changes.
+//! - `service`: the gRPC trait, delegating to the above.
 
-use campus_proto::courses::courses_service_server::{CoursesService, CoursesServiceServer};
+mod catalogue;
+pub mod config;
+mod domain;
+mod enrolment;
+mod error;
+mod invalidation;
+mod my_courses;
+mod service;
+mod store;
 
-/// The courses service; its RPCs take the generated UNIMPLEMENTED defaults for now.
-#[derive(Debug, Clone, Default)]
-pub struct Courses;
+use campus_proto::courses::{
+    Course, ListCoursesForUserResponse, courses_service_server::CoursesServiceServer,
+};
+use campus_runtime::client::{PeerChannel, Peers};
+use campus_store::{Cache, Migrations, Store};
 
-impl CoursesService for Courses {}
+pub use config::CoursesConfig;
+pub use error::CoursesError;
+pub use invalidation::consumer;
+
+/// The courses service's tables.
+pub const MIGRATIONS: Migrations = Migrations {
+    name: "courses",
+    sqlite: || sqlx::migrate!("migrations/sqlite"),
+    postgres: || sqlx::migrate!("migrations/postgres"),
+};
+
+/// The courses service.
+#[derive(Debug, Clone)]
+pub struct Courses {
+    store: Store,
+    users: PeerChannel,
+    progress: PeerChannel,
+    /// GetCourse answers, by course.
+    course_cache: Cache<Course>,
+    /// ListCoursesForUser pages, tagged by user and by school.
+    my_courses_cache: Cache<ListCoursesForUserResponse>,
+    config: CoursesConfig,
+}
+
+impl Courses {
+    /// The service on `store`, calling users and progress through `peers`.
+    pub fn new(store: &Store, peers: &Peers, config: &CoursesConfig) -> Self {
+        Self {
+            course_cache: store.caches.cache("courses", 100_000),
+            my_courses_cache: store.caches.cache("my-courses", 100_000),
+            store: store.clone(),
+            users: peers.users(),
+            progress: peers.progress(),
+            config: config.clone(),
+        }
+    }
+}
 
 /// The tonic service for the server builder, with the process's message size limit applied
 /// both ways (tonic leaves outgoing messages unlimited).
-pub fn service(max_message_size: usize) -> CoursesServiceServer<Courses> {
-    CoursesServiceServer::new(Courses)
+pub fn service(courses: Courses, max_message_size: usize) -> CoursesServiceServer<Courses> {
+    CoursesServiceServer::new(courses)
         .max_decoding_message_size(max_message_size)
         .max_encoding_message_size(max_message_size)
+}
+
+/// Cache keys and tags, in one place so writers invalidate exactly what readers cache.
+mod keys {
+    /// GetCourse's key.
+    pub(crate) fn course(course_id: &str) -> String {
+        format!("course:{course_id}")
+    }
+
+    /// Tag of every "my courses" page of a user.
+    pub(crate) fn user_lists(user_id: &str) -> String {
+        format!("user:{user_id}")
+    }
+
+    /// Tag of every "my courses" page showing a course of a school.
+    pub(crate) fn school_lists(school_id: &str) -> String {
+        format!("school:{school_id}")
+    }
 }

@@ -59,6 +59,13 @@ pub fn invalid_argument(violations: &[(&str, String)]) -> Status {
     Status::with_error_details(Code::InvalidArgument, summary, details)
 }
 
+pub use prost_types::Timestamp;
+
+/// Unix microseconds of a protobuf timestamp; `None` if unset.
+pub fn micros(timestamp: Option<&Timestamp>) -> Option<i64> {
+    timestamp.map(|ts| ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1000)
+}
+
 /// A protobuf timestamp from Unix microseconds (the time unit of Campus tables).
 pub fn timestamp(micros: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
