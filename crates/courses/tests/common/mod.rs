@@ -1,0 +1,107 @@
+//! Set-up shared by the courses service's tests: schools, people with roles, and courses.
+
+#![allow(dead_code, unreachable_pub)]
+
+use campus_proto::{
+    courses::{
+        Course, CreateCourseRequest, PublishCourseRequest,
+        courses_service_client::CoursesServiceClient,
+    },
+    users::{
+        CreateSchoolRequest, CreateUserRequest, Role, School, User,
+        users_service_client::UsersServiceClient,
+    },
+};
+use campus_testkit::{AuthedChannel, TestCampus};
+
+pub type Error = campus_testkit::Error;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A person of a school with their token.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user: User,
+    pub token: String,
+}
+
+pub async fn courses_as(
+    campus: &TestCampus,
+    token: &str,
+) -> Result<CoursesServiceClient<AuthedChannel>, Error> {
+    Ok(CoursesServiceClient::new(campus.channel_as(token).await?))
+}
+
+pub async fn school(campus: &TestCampus, slug: &str) -> Result<School, Error> {
+    let admin = campus.platform_admin_token().await?;
+    Ok(UsersServiceClient::new(campus.channel_as(&admin).await?)
+        .create_school(CreateSchoolRequest {
+            request_id: String::new(),
+            name: format!("School {slug}"),
+            slug: slug.to_owned(),
+            self_sign_up_enabled: false,
+        })
+        .await?
+        .into_inner()
+        .school
+        .ok_or("no school")?)
+}
+
+pub async fn person(
+    campus: &TestCampus,
+    school: &School,
+    email: &str,
+    role: Role,
+) -> Result<Person, Error> {
+    let admin = campus.platform_admin_token().await?;
+    let user = UsersServiceClient::new(campus.channel_as(&admin).await?)
+        .create_user(CreateUserRequest {
+            request_id: String::new(),
+            school_id: school.id.clone(),
+            email: email.to_owned(),
+            display_name: format!("Display {}", email.split('@').next().unwrap_or("x")),
+            roles: vec![role as i32],
+            initial_password: PASSWORD.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .user
+        .ok_or("no user")?;
+    let token = campus.login(&school.id, email, PASSWORD).await?;
+    Ok(Person { user, token })
+}
+
+/// Creates and publishes a course taught by `instructor`.
+pub async fn published_course(
+    campus: &TestCampus,
+    instructor: &Person,
+    title: &str,
+) -> Result<Course, Error> {
+    let mut courses = courses_as(campus, &instructor.token).await?;
+    let draft = courses
+        .create_course(CreateCourseRequest {
+            request_id: String::new(),
+            school_id: instructor.user.school_id.clone(),
+            title: title.to_owned(),
+            description: format!("About {title}"),
+            instructor_id: String::new(),
+        })
+        .await?
+        .into_inner()
+        .course
+        .ok_or("no course")?;
+    Ok(courses
+        .publish_course(PublishCourseRequest {
+            course_id: draft.id,
+            version: draft.version,
+        })
+        .await?
+        .into_inner()
+        .course
+        .ok_or("no course")?)
+}
+
+/// The code of a call's error, or `Ok` if it succeeded.
+pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
+    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
+}

@@ -1,0 +1,110 @@
+//! When the progress service is down or hangs, ListCoursesForUser still answers within the
+//! caller's deadline, with progress marked unknown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use campus_proto::courses::{EnrollRequest, ListCoursesForUserRequest, ProgressState};
+use campus_proto::users::Role;
+use campus_testkit::{CampusOptions, TestCampus, spawn_campus};
+use common::{Error, courses_as, person, published_course, school};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// A courses-only server using `main` for users and `progress_addr` for progress.
+async fn courses_server(main: &TestCampus, progress_addr: &str) -> Result<TestCampus, Error> {
+    let campus = TestCampus::start(CampusOptions {
+        role: campus::Role::Courses,
+        database_url: Some(main.database_url().to_owned()),
+        args: vec![
+            "--users-addr".into(),
+            main.url(),
+            "--progress-addr".into(),
+            progress_addr.to_owned(),
+        ],
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus
+        .wait_for_status("campus.courses.v1.CoursesService", ServingStatus::Serving)
+        .await?;
+    Ok(campus)
+}
+
+async fn answers_with_unknown_progress(
+    main: &TestCampus,
+    progress_addr: &str,
+) -> Result<(), Error> {
+    let hill = school(
+        main,
+        &format!("hill-{}", progress_addr.rsplit(':').next().unwrap_or("x")),
+    )
+    .await?;
+    let teacher = person(
+        main,
+        &hill,
+        &format!("teacher@{}.example", hill.slug),
+        Role::Instructor,
+    )
+    .await?;
+    let pupil = person(
+        main,
+        &hill,
+        &format!("pupil@{}.example", hill.slug),
+        Role::Student,
+    )
+    .await?;
+    let course = published_course(main, &teacher, "Drama").await?;
+    courses_as(main, &pupil.token)
+        .await?
+        .enroll(EnrollRequest {
+            course_id: course.id,
+            user_id: String::new(),
+        })
+        .await?;
+
+    let courses = courses_server(main, progress_addr).await?;
+    let mut request = tonic::Request::new(ListCoursesForUserRequest::default());
+    request.set_timeout(Duration::from_secs(2));
+    let started = Instant::now();
+    let page = courses_as(&courses, &pupil.token)
+        .await?
+        .list_courses_for_user(request)
+        .await?
+        .into_inner();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered after the deadline"
+    );
+    assert_eq!(page.courses.len(), 1);
+    assert_eq!(
+        page.courses[0].progress_state,
+        ProgressState::Unknown as i32
+    );
+    assert!(page.courses[0].progress.is_none());
+    assert_eq!(
+        page.courses[0].instructor_display_name,
+        format!("Display teacher")
+    );
+    courses.shutdown().await
+}
+
+#[tokio::test]
+async fn a_stopped_progress_service_leaves_progress_unknown() -> Result<(), Error> {
+    let main = spawn_campus().await?;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    answers_with_unknown_progress(&main, &format!("http://{closed}")).await?;
+    main.shutdown().await
+}
+
+#[tokio::test]
+async fn a_hanging_progress_service_leaves_progress_unknown_within_the_deadline()
+-> Result<(), Error> {
+    let main = spawn_campus().await?;
+    // Accepts connections (in the kernel backlog) and never answers.
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = black_hole.local_addr()?;
+    answers_with_unknown_progress(&main, &format!("http://{addr}")).await?;
+    drop(black_hole);
+    main.shutdown().await
+}
