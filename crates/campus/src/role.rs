@@ -58,6 +58,9 @@ impl Role {
         if self.serves(Role::Courses) {
             migrations.push(campus_courses::MIGRATIONS);
         }
+        if self.serves(Role::Progress) {
+            migrations.push(campus_progress::MIGRATIONS);
+        }
         migrations
     }
 }

@@ -110,8 +110,12 @@ pub async fn serve(
             .await;
     }
     if role.serves(Role::Progress) {
+        let progress = campus_progress::Progress::new(&store);
+        campus_progress::consumer(&store)
+            .start(&store.bus, until_stopped())
+            .await;
         server
-            .add_service(campus_progress::service(max_message_size))
+            .add_service(campus_progress::service(progress, max_message_size))
             .await;
     }
     if role.serves(Role::Finance) {

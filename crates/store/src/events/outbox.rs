@@ -53,6 +53,56 @@ impl Tx {
         Ok(envelope.event_id)
     }
 
+    /// Adds many events in one statement (a batch write publishes one event per row it
+    /// changed). Returns their event ids, in order.
+    pub async fn publish_many<P: EventPayload>(
+        &mut self,
+        events: &[(String, String, P)],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(events.len());
+        // 5 parameters a row; SQLite takes at most 32,766 per statement (PostgreSQL 65,535).
+        for chunk in events.chunks(5_000) {
+            let envelopes: Vec<EventEnvelope> = chunk
+                .iter()
+                .map(|(aggregate_id, school_id, payload)| {
+                    envelope(aggregate_id, school_id, payload)
+                })
+                .collect();
+            let rows: Vec<String> = (0..envelopes.len())
+                .map(|n| {
+                    let base = n * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        base + 1,
+                        base + 2,
+                        base + 3,
+                        base + 4,
+                        base + 5
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO outbox (id, event_type, aggregate_id, envelope, created_at) VALUES {}",
+                rows.join(", ")
+            );
+            let now = now_micros();
+            on_tx!(self, conn => {
+                let mut query = sqlx::query(&sql);
+                for envelope in &envelopes {
+                    query = query
+                        .bind(envelope.event_id.clone())
+                        .bind(envelope.event_type.clone())
+                        .bind(envelope.aggregate_id.clone())
+                        .bind(envelope.encode_to_vec())
+                        .bind(now);
+                }
+                query.execute(conn).await.map(|_| ())
+            })?;
+            ids.extend(envelopes.into_iter().map(|envelope| envelope.event_id));
+        }
+        Ok(ids)
+    }
+
     /// Adds a prepared envelope to this transaction.
     pub async fn publish_envelope(&mut self, envelope: &EventEnvelope) -> Result<(), sqlx::Error> {
         let encoded = envelope.encode_to_vec();
