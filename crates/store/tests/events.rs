@@ -451,3 +451,27 @@ async fn sent_outbox_rows_are_pruned_after_the_retention() -> Result<(), Error> 
     assert_eq!(relay.prune().await?, 2);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_live_subscriber_that_falls_behind_is_told_to_resume() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let store = store(&database, None, &prometheus::Registry::new()).await?;
+    let mut slow = store.bus.subscribe_live("enrollment", None).await?;
+    // More events than a subscriber's buffer, while it reads nothing; the writer is not held up.
+    let events: Vec<EventEnvelope> = (0..1100)
+        .map(|n| envelope(&format!("enrollment-{n}"), "school-1", &enrollment(n)))
+        .collect();
+    tokio::time::timeout(Duration::from_secs(5), store.bus.publish(&events)).await??;
+    let mut outcome = None;
+    while let Some(item) = slow.next().await {
+        if let Err(error) = item {
+            outcome = Some(error);
+            break;
+        }
+    }
+    assert!(
+        matches!(outcome, Some(campus_store::events::LiveError::Lagged(_))),
+        "the slow subscriber is told it fell behind: {outcome:?}"
+    );
+    Ok(())
+}
