@@ -5,8 +5,10 @@
 //! - [`serve`]: `campus serve [all|users|courses|progress|finance]`.
 //! - [`migrate`]: `campus migrate`, the migrations alone.
 //! - [`role`]: which services a process runs.
+//! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
 
+pub mod finance_cli;
 pub mod migrate;
 pub mod role;
 pub mod serve;

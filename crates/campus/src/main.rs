@@ -32,6 +32,13 @@ enum Command {
         #[command(flatten)]
         telemetry: TelemetryConfig,
     },
+    /// Operator commands of the finance service.
+    Finance {
+        #[command(flatten)]
+        settings: campus::finance_cli::FinanceSettings,
+        #[command(flatten)]
+        telemetry: TelemetryConfig,
+    },
     /// Apply every pending database migration, then exit.
     Migrate {
         #[command(flatten)]
@@ -86,6 +93,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let done = campus::users_cli::run(&settings).await;
             telemetry.shutdown();
             done
+        }
+        Command::Finance {
+            settings,
+            telemetry,
+        } => {
+            let telemetry = Telemetry::init(&telemetry, "campus-finance-cli")?;
+            let clean = campus::finance_cli::run(&settings).await;
+            telemetry.shutdown();
+            if !clean? {
+                anyhow::bail!("the ledger does not reconcile");
+            }
+            Ok(())
         }
         Command::Migrate {
             settings,

@@ -61,6 +61,9 @@ impl Role {
         if self.serves(Role::Progress) {
             migrations.push(campus_progress::MIGRATIONS);
         }
+        if self.serves(Role::Finance) {
+            migrations.push(campus_finance::MIGRATIONS);
+        }
         migrations
     }
 }

@@ -119,8 +119,9 @@ pub async fn serve(
             .await;
     }
     if role.serves(Role::Finance) {
+        let finance = campus_finance::Finance::new(&store);
         server
-            .add_service(campus_finance::service(max_message_size))
+            .add_service(campus_finance::service(finance, max_message_size))
             .await;
     }
 

@@ -13,35 +13,7 @@ pub(crate) const MAX_BATCH_COURSES: usize = 100;
 /// Longest mark note.
 pub(crate) const MAX_NOTE: usize = 500;
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date, if it is a real date.
-pub(crate) fn parse_date(value: &str) -> Option<i64> {
-    let bytes = value.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let year: i64 = value[0..4].parse().ok()?;
-    let month: i64 = value[5..7].parse().ok()?;
-    let day: i64 = value[8..10].parse().ok()?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
-        return None;
-    }
-    // Days from civil (H. Hinnant): exact for the proleptic Gregorian calendar.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
+pub(crate) use campus_runtime::api::parse_date;
 
 /// A valid inclusive range: both dates real, in order, at most 366 days apart.
 pub(crate) fn check_range(
@@ -107,34 +79,7 @@ pub(crate) fn rate_bp(total: i64, present: i64, late: i64, excused: i64) -> i32 
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_date, percent, rate_bp};
-
-    #[test]
-    fn dates_parse_only_when_real() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(
-            parse_date("2024-03-01")
-                .zip(parse_date("2024-02-28"))
-                .map(|(a, b)| a - b),
-            Some(2)
-        );
-        assert_eq!(
-            parse_date("2023-03-01")
-                .zip(parse_date("2023-02-28"))
-                .map(|(a, b)| a - b),
-            Some(1)
-        );
-        for bad in [
-            "2023-02-29",
-            "2024-13-01",
-            "2024-1-01",
-            "20240101",
-            "2024-04-31",
-            "",
-        ] {
-            assert_eq!(parse_date(bad), None, "{bad}");
-        }
-    }
+    use super::{percent, rate_bp};
 
     #[test]
     fn percent_and_rates_floor() {

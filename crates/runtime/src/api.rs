@@ -61,6 +61,62 @@ pub fn invalid_argument(violations: &[(&str, String)]) -> Status {
 
 pub use prost_types::Timestamp;
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (the API's calendar dates), if it is a real
+/// date of the proleptic Gregorian calendar.
+pub fn parse_date(value: &str) -> Option<i64> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let year: i64 = value[0..4].parse().ok()?;
+    let month: i64 = value[5..7].parse().ok()?;
+    let day: i64 = value[8..10].parse().ok()?;
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    // Days from civil (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The `YYYY-MM-DD` date of a day number (days since 1970-01-01).
+pub fn format_date(days: i64) -> String {
+    // Civil from days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The UTC `YYYY-MM-DD` date of Unix microseconds.
+pub fn utc_date(micros: i64) -> String {
+    format_date(micros.div_euclid(86_400_000_000))
+}
+
+/// Unix microseconds of the start (00:00 UTC) of a day number.
+pub fn day_start_micros(days: i64) -> i64 {
+    days.saturating_mul(86_400_000_000)
+}
+
 /// Unix microseconds of a protobuf timestamp; `None` if unset.
 pub fn micros(timestamp: Option<&Timestamp>) -> Option<i64> {
     timestamp.map(|ts| ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1000)
@@ -95,6 +151,27 @@ mod tests {
         assert_eq!(page_size(200).ok(), Some(200));
         assert!(page_size(201).is_err());
         assert!(page_size(-1).is_err());
+    }
+
+    #[test]
+    fn dates_round_trip_and_reject_unreal_ones() {
+        use super::{format_date, parse_date, utc_date};
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        for date in ["2024-02-29", "2000-03-01", "1999-12-31", "2026-11-26"] {
+            assert_eq!(parse_date(date).map(format_date).as_deref(), Some(date));
+        }
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "20240101",
+            "2024-04-31",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(utc_date(86_400_000_000 - 1), "1970-01-01");
+        assert_eq!(utc_date(-1), "1969-12-31");
     }
 
     #[test]

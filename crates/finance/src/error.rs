@@ -1,0 +1,74 @@
+//! Errors of the finance service and their one mapping to gRPC statuses.
+
+use tonic::Status;
+
+/// Everything a finance call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum FinanceError {
+    /// Fields of the request are invalid: (field, why) pairs.
+    #[error("invalid request")]
+    Invalid(Vec<(&'static str, String)>),
+    /// The caller may not do this.
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    /// No such account, category, transaction or transfer of the caller.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The state does not allow it (closed account, stale version, currency mismatch).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A duplicate name, or an idempotency key reused with another body.
+    #[error("{0}")]
+    AlreadyExists(&'static str),
+    /// A balance or total would leave the int64 range.
+    #[error("{0}")]
+    OutOfRange(&'static str),
+    /// An authorization helper refused (already a status).
+    #[error("{}", .0.message())]
+    Status(#[from] Status),
+    /// The database failed; details are logged, not sent.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Anything else internal; details are logged, not sent.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl FinanceError {
+    /// One invalid field.
+    pub(crate) fn invalid(field: &'static str, why: impl Into<String>) -> Self {
+        Self::Invalid(vec![(field, why.into())])
+    }
+}
+
+impl From<campus_store::DatabaseError> for FinanceError {
+    fn from(error: campus_store::DatabaseError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<FinanceError> for Status {
+    fn from(error: FinanceError) -> Self {
+        match error {
+            FinanceError::Invalid(violations) => campus_runtime::api::invalid_argument(&violations),
+            FinanceError::PermissionDenied(message) => Status::permission_denied(message),
+            FinanceError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            FinanceError::FailedPrecondition(message) => Status::failed_precondition(message),
+            FinanceError::AlreadyExists(message) => Status::already_exists(message),
+            FinanceError::OutOfRange(message) => Status::out_of_range(message),
+            FinanceError::Status(status) => status,
+            FinanceError::Database(error) => {
+                tracing::error!(%error, "finance database call failed");
+                if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
+                    Status::unavailable("the finance database is unavailable; retry")
+                } else {
+                    Status::internal("internal error")
+                }
+            }
+            FinanceError::Internal(error) => {
+                tracing::error!(%error, "finance call failed");
+                Status::internal("internal error")
+            }
+        }
+    }
+}

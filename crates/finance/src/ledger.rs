@@ -1,0 +1,790 @@
+//! Money movements: income and expense transactions (idempotent by key, audited on update
+//! and delete), transfers (both legs or neither), lists, and bulk import.
+
+use campus_proto::{
+    events::{TransactionChange, TransactionRecorded, TransferRecorded},
+    finance::{
+        CreateTransactionRequest, CreateTransactionResponse, CreateTransferRequest,
+        CreateTransferResponse, DeleteTransactionRequest, ImportTransactionRow,
+        ImportTransactionsResponse, ListTransactionsRequest, ListTransactionsResponse,
+        ListTransfersRequest, ListTransfersResponse, RejectedImportRow, Transaction,
+        TransactionKind, UpdateTransactionRequest,
+    },
+};
+use campus_runtime::{
+    api::{decode_cursor, encode_cursor, micros, page_size},
+    auth::Caller,
+};
+use campus_store::{Tx, idempotency::Recalled};
+use prost::Message as _;
+use sha2::Digest as _;
+
+use crate::{
+    Finance,
+    accounts::is_unique_violation,
+    domain::{check_description, check_kind, check_money, check_range, day_and_month, signed},
+    error::FinanceError,
+    messages,
+    store::{self, AccountRow, CategoryRow, OPEN, TransactionRow, TransferRow, now_micros},
+};
+
+/// Most rows in one import message.
+const MAX_IMPORT_CHUNK: usize = 1000;
+
+/// A transaction to record, validated against the caller's accounts and categories.
+#[derive(Debug)]
+struct NewTransaction {
+    key: String,
+    fingerprint: Vec<u8>,
+    row: TransactionRow,
+}
+
+/// Why one request or import row cannot be recorded: (field, reason).
+type RowError = (&'static str, String);
+
+impl Finance {
+    /// Checks a create request against the caller's own `accounts` and `categories`.
+    fn validate_new(
+        caller: &Caller,
+        accounts: &[AccountRow],
+        categories: &[CategoryRow],
+        key: &str,
+        fingerprint: Vec<u8>,
+        fields: (
+            &str,
+            &str,
+            i32,
+            Option<&campus_proto::finance::Money>,
+            &str,
+            Option<&campus_runtime::api::Timestamp>,
+        ),
+    ) -> Result<NewTransaction, Vec<RowError>> {
+        let (account_id, category_id, kind, amount, description, occurred_at) = fields;
+        let mut errors: Vec<RowError> = Vec::new();
+        if key.is_empty() {
+            errors.push(("idempotency_key", "is required".into()));
+        }
+        let kind = check_kind(kind)
+            .map_err(|why| errors.push(("kind", why)))
+            .ok();
+        let money = check_money(amount)
+            .map_err(|why| errors.push(("amount", why)))
+            .ok();
+        let description = check_description(description)
+            .map_err(|why| errors.push(("description", why)))
+            .ok();
+        let account = accounts.iter().find(|account| account.id == account_id);
+        if account.is_none() {
+            errors.push(("account_id", "is not one of your accounts".into()));
+        }
+        let category = categories
+            .iter()
+            .find(|category| category.id == category_id);
+        match (category, kind) {
+            (None, _) => errors.push(("category_id", "is not one of your categories".into())),
+            (Some(category), Some(kind)) if category.kind != kind as i64 => {
+                errors.push(("category_id", "is a category of the other kind".into()));
+            }
+            (Some(_), _) => {}
+        }
+        if let (Some(account), Some((_, currency))) = (account, &money)
+            && &account.currency != currency
+        {
+            errors.push((
+                "amount.currency",
+                format!("does not match the account's currency {}", account.currency),
+            ));
+        }
+        let (Some(kind), Some((amount, currency)), Some(description), Some(account), true) =
+            (kind, money, description, account, errors.is_empty())
+        else {
+            return Err(errors);
+        };
+        let now = now_micros();
+        let occurred = micros(occurred_at).unwrap_or(now);
+        let (date, month) = day_and_month(occurred);
+        Ok(NewTransaction {
+            key: key.to_owned(),
+            fingerprint,
+            row: TransactionRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                owner_id: caller.user_id.clone(),
+                account_id: account.id.clone(),
+                category_id: category_id.to_owned(),
+                kind: kind as i64,
+                amount_minor: amount,
+                currency,
+                description,
+                occurred_at: occurred,
+                occurred_date: date,
+                occurred_month: month,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+        })
+    }
+
+    /// Writes a validated transaction in `tx`: balance first (the guarded increment refuses a
+    /// closed account or an int64 overflow), then the row, its entry, its event and its key.
+    async fn write_new(
+        tx: &mut Tx,
+        scope: &str,
+        new: &NewTransaction,
+    ) -> Result<Transaction, FinanceError> {
+        let row = &new.row;
+        let delta = signed(row.kind, row.amount_minor);
+        if !store::apply_delta(
+            tx,
+            &row.owner_id,
+            &row.account_id,
+            &row.currency,
+            delta,
+            row.created_at,
+        )
+        .await?
+        {
+            return Err(Self::refused_delta(tx, &row.owner_id, &row.account_id).await?);
+        }
+        store::insert_transaction(tx, row).await?;
+        store::insert_entry(
+            tx,
+            &row.owner_id,
+            &row.account_id,
+            delta,
+            &row.id,
+            row.occurred_at,
+        )
+        .await?;
+        let transaction = messages::transaction(row);
+        tx.publish(
+            &row.id,
+            "",
+            &TransactionRecorded {
+                change: TransactionChange::Created as i32,
+                transaction: Some(transaction.clone()),
+            },
+        )
+        .await?;
+        let answer = CreateTransactionResponse {
+            transaction: Some(transaction.clone()),
+            replayed: false,
+        };
+        tx.remember(scope, &new.key, &new.fingerprint, &answer)
+            .await?;
+        Ok(transaction)
+    }
+
+    /// Why a guarded balance change was refused: a closed account, or int64 overflow.
+    async fn refused_delta(
+        tx: &mut Tx,
+        owner: &str,
+        account_id: &str,
+    ) -> Result<FinanceError, FinanceError> {
+        Ok(match store::account_in(tx, owner, account_id).await? {
+            None => FinanceError::NotFound("account"),
+            Some(account) if account.status != OPEN => {
+                FinanceError::FailedPrecondition(format!("account {account_id} is closed"))
+            }
+            Some(_) => FinanceError::OutOfRange("the balance would leave the int64 range"),
+        })
+    }
+
+    /// The stored answer for an idempotency key: the first result, or a conflict.
+    async fn replay(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &[u8],
+    ) -> Result<Option<CreateTransactionResponse>, FinanceError> {
+        match self
+            .store
+            .database
+            .recall::<CreateTransactionResponse>(scope, key, fingerprint)
+            .await?
+        {
+            None => Ok(None),
+            Some(Recalled::Same(answer)) => Ok(Some(CreateTransactionResponse {
+                replayed: true,
+                ..answer
+            })),
+            Some(Recalled::Conflict) => Err(FinanceError::AlreadyExists(
+                "idempotency_key was already used with a different request",
+            )),
+        }
+    }
+
+    pub(crate) async fn create_transaction(
+        &self,
+        caller: &Caller,
+        body: CreateTransactionRequest,
+    ) -> Result<CreateTransactionResponse, FinanceError> {
+        self.ensure_defaults(caller).await?;
+        let scope = format!("finance.CreateTransaction:{}", caller.user_id);
+        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
+        if !body.idempotency_key.is_empty()
+            && let Some(answer) = self
+                .replay(&scope, &body.idempotency_key, &fingerprint)
+                .await?
+        {
+            return Ok(answer);
+        }
+        let accounts = store::account(&self.store.database, &caller.user_id, &body.account_id)
+            .await?
+            .into_iter()
+            .collect::<Vec<_>>();
+        let categories = store::category(&self.store.database, &caller.user_id, &body.category_id)
+            .await?
+            .into_iter()
+            .collect::<Vec<_>>();
+        if !body.account_id.is_empty() && accounts.is_empty() {
+            return Err(FinanceError::NotFound("account"));
+        }
+        let new = Self::validate_new(
+            caller,
+            &accounts,
+            &categories,
+            &body.idempotency_key,
+            fingerprint.clone(),
+            (
+                &body.account_id,
+                &body.category_id,
+                body.kind,
+                body.amount.as_ref(),
+                &body.description,
+                body.occurred_at.as_ref(),
+            ),
+        )
+        .map_err(FinanceError::Invalid)?;
+        let written = async {
+            let mut tx = self.store.database.begin().await?;
+            let transaction = Self::write_new(&mut tx, &scope, &new).await?;
+            tx.commit().await?;
+            Ok::<_, FinanceError>(transaction)
+        }
+        .await;
+        match written {
+            Ok(transaction) => {
+                self.invalidate_reports(&caller.user_id).await;
+                Ok(CreateTransactionResponse {
+                    transaction: Some(transaction),
+                    replayed: false,
+                })
+            }
+            // A concurrent request with the same key committed first: answer as it did.
+            Err(FinanceError::Database(error)) if is_unique_violation(&error) => self
+                .replay(&scope, &body.idempotency_key, &fingerprint)
+                .await?
+                .ok_or(FinanceError::Database(error)),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub(crate) async fn get_transaction(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Transaction, FinanceError> {
+        if id.is_empty() {
+            return Err(FinanceError::invalid("transaction_id", "is required"));
+        }
+        store::transaction(&self.store.database, &caller.user_id, id)
+            .await?
+            .map(|row| messages::transaction(&row))
+            .ok_or(FinanceError::NotFound("transaction"))
+    }
+
+    pub(crate) async fn update_transaction(
+        &self,
+        caller: &Caller,
+        body: UpdateTransactionRequest,
+    ) -> Result<Transaction, FinanceError> {
+        let old = store::transaction(&self.store.database, &caller.user_id, &body.transaction_id)
+            .await?
+            .ok_or(FinanceError::NotFound("transaction"))?;
+        let mut new = old.clone();
+        let mut violations = Vec::new();
+        if let Some(category_id) = &body.category_id {
+            match store::category(&self.store.database, &caller.user_id, category_id).await? {
+                Some(category) if category.kind == old.kind => new.category_id = category.id,
+                Some(_) => {
+                    violations.push(("category_id", "is a category of the other kind".to_owned()))
+                }
+                None => {
+                    violations.push(("category_id", "is not one of your categories".to_owned()))
+                }
+            }
+        }
+        if let Some(amount) = body.amount.as_ref() {
+            match check_money(Some(amount)) {
+                Ok((value, currency)) if currency == old.currency => new.amount_minor = value,
+                Ok(_) => violations.push((
+                    "amount.currency",
+                    format!("does not match the account's currency {}", old.currency),
+                )),
+                Err(why) => violations.push(("amount", why)),
+            }
+        }
+        if let Some(description) = &body.description {
+            match check_description(description) {
+                Ok(description) => new.description = description,
+                Err(why) => violations.push(("description", why)),
+            }
+        }
+        if let Some(occurred) = micros(body.occurred_at.as_ref()) {
+            new.occurred_at = occurred;
+            (new.occurred_date, new.occurred_month) = day_and_month(occurred);
+        }
+        if !violations.is_empty() {
+            return Err(FinanceError::Invalid(violations));
+        }
+        if body.version != old.version {
+            return Err(FinanceError::FailedPrecondition(
+                "the transaction changed since you read it (stale version); reload and retry"
+                    .into(),
+            ));
+        }
+        let now = now_micros();
+        new.updated_at = now;
+        let delta = signed(new.kind, new.amount_minor) - signed(old.kind, old.amount_minor);
+        let mut tx = self.store.database.begin().await?;
+        store::insert_audit(
+            &mut tx,
+            &caller.user_id,
+            &old.id,
+            "update",
+            &messages::transaction(&old).encode_to_vec(),
+            now,
+        )
+        .await?;
+        if !store::update_transaction(&mut tx, &new, old.version).await? {
+            return Err(FinanceError::FailedPrecondition(
+                "the transaction changed since you read it (stale version); reload and retry"
+                    .into(),
+            ));
+        }
+        if delta != 0
+            && !store::apply_delta(
+                &mut tx,
+                &caller.user_id,
+                &old.account_id,
+                &old.currency,
+                delta,
+                now,
+            )
+            .await?
+        {
+            return Err(Self::refused_delta(&mut tx, &caller.user_id, &old.account_id).await?);
+        }
+        store::replace_entry(
+            &mut tx,
+            &caller.user_id,
+            &old.account_id,
+            signed(new.kind, new.amount_minor),
+            &old.id,
+            new.occurred_at,
+        )
+        .await?;
+        new.version = old.version + 1;
+        let transaction = messages::transaction(&new);
+        tx.publish(
+            &new.id,
+            "",
+            &TransactionRecorded {
+                change: TransactionChange::Updated as i32,
+                transaction: Some(transaction.clone()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.invalidate_reports(&caller.user_id).await;
+        Ok(transaction)
+    }
+
+    pub(crate) async fn delete_transaction(
+        &self,
+        caller: &Caller,
+        body: DeleteTransactionRequest,
+    ) -> Result<(), FinanceError> {
+        let old = store::transaction(&self.store.database, &caller.user_id, &body.transaction_id)
+            .await?
+            .ok_or(FinanceError::NotFound("transaction"))?;
+        if body.version != old.version {
+            return Err(FinanceError::FailedPrecondition(
+                "the transaction changed since you read it (stale version); reload and retry"
+                    .into(),
+            ));
+        }
+        let now = now_micros();
+        let mut tx = self.store.database.begin().await?;
+        store::insert_audit(
+            &mut tx,
+            &caller.user_id,
+            &old.id,
+            "delete",
+            &messages::transaction(&old).encode_to_vec(),
+            now,
+        )
+        .await?;
+        if !store::delete_transaction(&mut tx, &caller.user_id, &old.id, old.version, now).await? {
+            return Err(FinanceError::FailedPrecondition(
+                "the transaction changed since you read it (stale version); reload and retry"
+                    .into(),
+            ));
+        }
+        let delta = -signed(old.kind, old.amount_minor);
+        if !store::apply_delta(
+            &mut tx,
+            &caller.user_id,
+            &old.account_id,
+            &old.currency,
+            delta,
+            now,
+        )
+        .await?
+        {
+            return Err(Self::refused_delta(&mut tx, &caller.user_id, &old.account_id).await?);
+        }
+        store::delete_entries(&mut tx, &old.id).await?;
+        tx.publish(
+            &old.id,
+            "",
+            &TransactionRecorded {
+                change: TransactionChange::Deleted as i32,
+                transaction: Some(messages::transaction(&old)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.invalidate_reports(&caller.user_id).await;
+        Ok(())
+    }
+
+    pub(crate) async fn list_transactions(
+        &self,
+        caller: &Caller,
+        body: ListTransactionsRequest,
+    ) -> Result<ListTransactionsResponse, FinanceError> {
+        let limit = page_size(body.page_size)?;
+        let kind = match TransactionKind::try_from(body.kind) {
+            Ok(kind) => kind as i64,
+            Err(_) => return Err(FinanceError::invalid("kind", "is not a transaction kind")),
+        };
+        let window = match body.date_range.as_ref() {
+            Some(range) => {
+                let bounds = check_range("date_range", Some(range), i64::MAX / 2)?;
+                (bounds.start_micros, bounds.end_micros)
+            }
+            None => (i64::MIN, i64::MAX),
+        };
+        let cursor = if body.page_token.is_empty() {
+            None
+        } else {
+            Some(decode_cursor(&body.page_token, 2)?)
+        };
+        let before = match &cursor {
+            None => None,
+            Some(parts) => Some((
+                parts[0].parse::<i64>().map_err(|_| {
+                    FinanceError::invalid("page_token", "is not a token this list returned")
+                })?,
+                parts[1].as_str(),
+            )),
+        };
+        let filter = store::TransactionFilter {
+            owner_id: &caller.user_id,
+            account_id: &body.account_id,
+            category_id: &body.category_id,
+            kind,
+            window,
+            before,
+        };
+        let mut rows = store::list_transactions(&self.store.database, &filter, limit + 1).await?;
+        let next_page_token = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|last| encode_cursor(&[&last.occurred_at.to_string(), &last.id]))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(ListTransactionsResponse {
+            transactions: rows.iter().map(messages::transaction).collect(),
+            next_page_token,
+        })
+    }
+
+    pub(crate) async fn create_transfer(
+        &self,
+        caller: &Caller,
+        body: CreateTransferRequest,
+    ) -> Result<CreateTransferResponse, FinanceError> {
+        let mut violations = Vec::new();
+        if body.idempotency_key.is_empty() {
+            violations.push(("idempotency_key", "is required".to_owned()));
+        }
+        if body.from_account_id.is_empty() || body.to_account_id.is_empty() {
+            violations.push(("to_account_id", "both accounts are required".to_owned()));
+        } else if body.from_account_id == body.to_account_id {
+            violations.push((
+                "to_account_id",
+                "must differ from from_account_id".to_owned(),
+            ));
+        }
+        let money = check_money(body.amount.as_ref())
+            .map_err(|why| violations.push(("amount", why)))
+            .ok();
+        let description = check_description(&body.description)
+            .map_err(|why| violations.push(("description", why)))
+            .ok();
+        let (Some((amount, currency)), Some(description), true) =
+            (money, description, violations.is_empty())
+        else {
+            return Err(FinanceError::Invalid(violations));
+        };
+        let scope = format!("finance.CreateTransfer:{}", caller.user_id);
+        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
+        let replay = |recalled: Option<Recalled<CreateTransferResponse>>| match recalled {
+            None => Ok(None),
+            Some(Recalled::Same(answer)) => Ok(Some(CreateTransferResponse {
+                replayed: true,
+                ..answer
+            })),
+            Some(Recalled::Conflict) => Err(FinanceError::AlreadyExists(
+                "idempotency_key was already used with a different request",
+            )),
+        };
+        if let Some(answer) = replay(
+            self.store
+                .database
+                .recall(&scope, &body.idempotency_key, &fingerprint)
+                .await?,
+        )? {
+            return Ok(answer);
+        }
+        let from = self.own_account(caller, &body.from_account_id).await?;
+        let to = self.own_account(caller, &body.to_account_id).await?;
+        if from.currency != currency || to.currency != currency {
+            return Err(FinanceError::invalid(
+                "amount.currency",
+                "both accounts must be in the transfer's currency",
+            ));
+        }
+        let now = now_micros();
+        let occurred = micros(body.occurred_at.as_ref()).unwrap_or(now);
+        let row = TransferRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            owner_id: caller.user_id.clone(),
+            from_account_id: from.id.clone(),
+            to_account_id: to.id.clone(),
+            amount_minor: amount,
+            currency,
+            description,
+            occurred_at: occurred,
+            occurred_date: day_and_month(occurred).0,
+            created_at: now,
+        };
+        let answer = CreateTransferResponse {
+            transfer: Some(messages::transfer(&row)),
+            replayed: false,
+        };
+        let written = async {
+            let mut tx = self.store.database.begin().await?;
+            // Both legs in this transaction; if either is refused, dropping it undoes the other.
+            for (account, delta) in [(&from.id, -amount), (&to.id, amount)] {
+                if !store::apply_delta(&mut tx, &caller.user_id, account, &row.currency, delta, now)
+                    .await?
+                {
+                    return Err(Self::refused_delta(&mut tx, &caller.user_id, account).await?);
+                }
+                store::insert_entry(&mut tx, &caller.user_id, account, delta, &row.id, occurred)
+                    .await?;
+            }
+            store::insert_transfer(&mut tx, &row).await?;
+            tx.publish(
+                &row.id,
+                "",
+                &TransferRecorded {
+                    transfer: answer.transfer.clone(),
+                },
+            )
+            .await?;
+            tx.remember(&scope, &body.idempotency_key, &fingerprint, &answer)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, FinanceError>(())
+        }
+        .await;
+        match written {
+            Ok(()) => {
+                self.invalidate_reports(&caller.user_id).await;
+                Ok(answer)
+            }
+            Err(FinanceError::Database(error)) if is_unique_violation(&error) => replay(
+                self.store
+                    .database
+                    .recall(&scope, &body.idempotency_key, &fingerprint)
+                    .await?,
+            )?
+            .ok_or(FinanceError::Database(error)),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub(crate) async fn list_transfers(
+        &self,
+        caller: &Caller,
+        body: ListTransfersRequest,
+    ) -> Result<ListTransfersResponse, FinanceError> {
+        let limit = page_size(body.page_size)?;
+        let window = match body.date_range.as_ref() {
+            Some(range) => {
+                let bounds = check_range("date_range", Some(range), i64::MAX / 2)?;
+                (bounds.start_micros, bounds.end_micros)
+            }
+            None => (i64::MIN, i64::MAX),
+        };
+        let cursor = if body.page_token.is_empty() {
+            None
+        } else {
+            Some(decode_cursor(&body.page_token, 2)?)
+        };
+        let before = match &cursor {
+            None => None,
+            Some(parts) => Some((
+                parts[0].parse::<i64>().map_err(|_| {
+                    FinanceError::invalid("page_token", "is not a token this list returned")
+                })?,
+                parts[1].as_str(),
+            )),
+        };
+        let mut rows = store::list_transfers(
+            &self.store.database,
+            &caller.user_id,
+            &body.account_id,
+            window,
+            before,
+            limit + 1,
+        )
+        .await?;
+        let next_page_token = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|last| encode_cursor(&[&last.occurred_at.to_string(), &last.id]))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(ListTransfersResponse {
+            transfers: rows.iter().map(messages::transfer).collect(),
+            next_page_token,
+        })
+    }
+
+    /// Imports one chunk of rows in one transaction; each row is validated and idempotent on
+    /// its own, so a re-import adds nothing. Adds to `report`.
+    pub(crate) async fn import_chunk(
+        &self,
+        caller: &Caller,
+        rows: Vec<ImportTransactionRow>,
+        accounts: &[AccountRow],
+        categories: &[CategoryRow],
+        report: &mut ImportTransactionsResponse,
+    ) -> Result<(), FinanceError> {
+        if rows.len() > MAX_IMPORT_CHUNK {
+            return Err(FinanceError::invalid(
+                "rows",
+                format!("at most {MAX_IMPORT_CHUNK} rows per message"),
+            ));
+        }
+        let scope = format!("finance.CreateTransaction:{}", caller.user_id);
+        let reject = |row: &ImportTransactionRow, field: &str, reason: String| RejectedImportRow {
+            line_number: row.line_number,
+            idempotency_key: row.idempotency_key.clone(),
+            field: field.to_owned(),
+            reason,
+        };
+        let mut accepted = 0;
+        let mut duplicates = 0;
+        let mut rejected = Vec::new();
+        let mut tx = self.store.database.begin().await?;
+        let mut seen = std::collections::HashSet::new();
+        for row in &rows {
+            // The fingerprint of the equivalent CreateTransaction, so import and API share keys.
+            let request = CreateTransactionRequest {
+                idempotency_key: row.idempotency_key.clone(),
+                account_id: row.account_id.clone(),
+                category_id: row.category_id.clone(),
+                kind: row.kind,
+                amount: row.amount.clone(),
+                description: row.description.clone(),
+                occurred_at: row.occurred_at,
+            };
+            let fingerprint = sha2::Sha256::digest(request.encode_to_vec()).to_vec();
+            if !row.idempotency_key.is_empty() {
+                if !seen.insert(row.idempotency_key.clone()) {
+                    duplicates += 1;
+                    continue;
+                }
+                match tx
+                    .recall::<CreateTransactionResponse>(&scope, &row.idempotency_key, &fingerprint)
+                    .await?
+                {
+                    Some(Recalled::Same(_)) => {
+                        duplicates += 1;
+                        continue;
+                    }
+                    Some(Recalled::Conflict) => {
+                        rejected.push(reject(
+                            row,
+                            "idempotency_key",
+                            "was already used with a different row".into(),
+                        ));
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+            let new = match Self::validate_new(
+                caller,
+                accounts,
+                categories,
+                &row.idempotency_key,
+                fingerprint,
+                (
+                    &row.account_id,
+                    &row.category_id,
+                    row.kind,
+                    row.amount.as_ref(),
+                    &row.description,
+                    row.occurred_at.as_ref(),
+                ),
+            ) {
+                Ok(new) => new,
+                Err(errors) => {
+                    let (field, reason) = errors
+                        .into_iter()
+                        .next()
+                        .unwrap_or(("row", "is invalid".into()));
+                    rejected.push(reject(row, field, reason));
+                    continue;
+                }
+            };
+            match Self::write_new(&mut tx, &scope, &new).await {
+                Ok(_) => accepted += 1,
+                Err(FinanceError::FailedPrecondition(reason)) => {
+                    rejected.push(reject(row, "account_id", reason))
+                }
+                Err(FinanceError::OutOfRange(reason)) => {
+                    rejected.push(reject(row, "amount", reason.to_owned()))
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        tx.commit().await?;
+        report.accepted_count += accepted;
+        report.duplicate_count += duplicates;
+        report.rejected_rows.extend(rejected);
+        Ok(())
+    }
+}
