@@ -33,7 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        // Services whose issue has not landed answer UNIMPLEMENTED through these defaults.
+        // Default UNIMPLEMENTED bodies let a partial implementation (a test double of one
+        // method) compile; every Campus service implements every method of its contract.
         .generate_default_stubs(true)
         .compile_fds(descriptors)?;
     Ok(())

@@ -75,7 +75,7 @@ pub async fn serve(
         if addr.is_none() && !here {
             tracing::warn!(
                 peer,
-                "no address set for a peer this process does not serve; calls to it will answer UNIMPLEMENTED"
+                "no address set for a peer this process does not serve; calls to it will fail"
             );
         }
     }

@@ -174,3 +174,47 @@ fn bad_rust_log_names_the_variable() -> Result<(), Error> {
     assert!(stderr.contains("RUST_LOG"), "{stderr}");
     Ok(())
 }
+
+#[tokio::test]
+async fn finance_reconcile_passes_a_clean_ledger_and_fails_a_tampered_one() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let (code, stderr) = run(
+        &["finance", "--database-url", database.url(), "reconcile"],
+        &[],
+    )?;
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // An account whose stored balance no entry explains.
+    let flags = <DatabaseFlags as clap::Parser>::try_parse_from([
+        "test",
+        "--database-url",
+        database.url(),
+    ])?;
+    let pool = campus_store::Database::connect_lazy(&flags.database)?;
+    campus_store::on_pool!(&pool, pool => {
+        sqlx::query(
+            "INSERT INTO accounts (id, owner_id, name, kind, currency, opening_balance_minor, balance_minor, \
+             status, created_at, updated_at) VALUES ('acct-1', 'u1', 'Cash', 1, 'EUR', 0, 500, 1, 0, 0)",
+        )
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })?;
+    pool.close().await;
+    let output = Command::new(CAMPUS)
+        .args(["finance", "--database-url", database.url(), "reconcile"])
+        .output()?;
+    assert_ne!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("acct-1") && stdout.contains("500"),
+        "{stdout}"
+    );
+    Ok(())
+}
+
+#[derive(Debug, clap::Parser)]
+struct DatabaseFlags {
+    #[command(flatten)]
+    database: campus_store::DatabaseConfig,
+}

@@ -591,7 +591,11 @@ impl Finance {
         let written = async {
             let mut tx = self.store.database.begin().await?;
             // Both legs in this transaction; if either is refused, dropping it undoes the other.
-            for (account, delta) in [(&from.id, -amount), (&to.id, amount)] {
+            // Legs are written in account-id order, so two opposite transfers at once lock the
+            // accounts in the same order and cannot deadlock.
+            let mut legs = [(&from.id, -amount), (&to.id, amount)];
+            legs.sort_by(|a, b| a.0.cmp(b.0));
+            for (account, delta) in legs {
                 if !store::apply_delta(&mut tx, &caller.user_id, account, &row.currency, delta, now)
                     .await?
                 {

@@ -1,7 +1,8 @@
 //! Progress's view of other services' data, kept from their events: course facts (school,
 //! instructor, lesson count) from course events, and a progress record opened on
 //! `enrollment.created` and archived on `enrollment.removed`. Handled once per event, in the
-//! transaction that marks it processed.
+//! transaction that marks it processed. Replicas consume at once, so events of one course may
+//! be applied out of order: each write keeps the newest event's state (by its time).
 
 use async_trait::async_trait;
 use campus_proto::events::{CourseCreated, CourseUpdated, EnrollmentCreated, EnrollmentRemoved};
@@ -19,7 +20,8 @@ struct Projections;
 #[async_trait]
 impl EventHandler for Projections {
     async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), HandlerError> {
-        let now = now_micros();
+        let changed_at =
+            campus_runtime::api::micros(event.occurred_at.as_ref()).unwrap_or_else(now_micros);
         if let Some(created) = decode::<CourseCreated>(event) {
             let facts = CourseFacts {
                 course_id: created.course_id,
@@ -27,7 +29,7 @@ impl EventHandler for Projections {
                 instructor_id: created.instructor_id,
                 lesson_count: i64::from(created.lesson_count),
             };
-            store::upsert_course_facts(tx, &facts, now).await?;
+            store::upsert_course_facts(tx, &facts, changed_at).await?;
         } else if let Some(updated) = decode::<CourseUpdated>(event) {
             let facts = CourseFacts {
                 course_id: updated.course_id,
@@ -35,18 +37,27 @@ impl EventHandler for Projections {
                 instructor_id: updated.instructor_id,
                 lesson_count: i64::from(updated.lesson_count),
             };
-            store::upsert_course_facts(tx, &facts, now).await?;
+            store::upsert_course_facts(tx, &facts, changed_at).await?;
         } else if let Some(enrolled) = decode::<EnrollmentCreated>(event) {
-            store::open_progress(
+            store::set_enrolled(
                 tx,
                 &enrolled.user_id,
                 &enrolled.course_id,
                 &enrolled.school_id,
-                now,
+                true,
+                changed_at,
             )
             .await?;
         } else if let Some(removed) = decode::<EnrollmentRemoved>(event) {
-            store::close_progress(tx, &removed.user_id, &removed.course_id).await?;
+            store::set_enrolled(
+                tx,
+                &removed.user_id,
+                &removed.course_id,
+                &removed.school_id,
+                false,
+                changed_at,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -94,23 +94,25 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Stores what a course event says, unless a newer event was applied already.
 pub(crate) async fn upsert_course_facts(
     tx: &mut Tx,
     facts: &CourseFacts,
-    now: i64,
+    changed_at: i64,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO course_facts (course_id, school_id, instructor_id, lesson_count, updated_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (course_id) DO UPDATE SET \
              school_id = excluded.school_id, instructor_id = excluded.instructor_id, \
-             lesson_count = excluded.lesson_count, updated_at = excluded.updated_at",
+             lesson_count = excluded.lesson_count, updated_at = excluded.updated_at \
+             WHERE course_facts.updated_at <= excluded.updated_at",
         )
         .bind(&facts.course_id)
         .bind(&facts.school_id)
         .bind(&facts.instructor_id)
         .bind(facts.lesson_count)
-        .bind(now)
+        .bind(changed_at)
         .execute(conn)
         .await
         .map(|_| ())
@@ -131,44 +133,33 @@ pub(crate) async fn course_facts(
     })
 }
 
-/// Opens (or re-opens) a learner's progress record in a course.
-pub(crate) async fn open_progress(
+/// Opens (`enrolled`) or archives a learner's progress record in a course, as an enrolment
+/// event at `changed_at` says, unless a newer enrolment event was applied already. An
+/// archived record keeps its progress, for history and a later re-enrolment.
+pub(crate) async fn set_enrolled(
     tx: &mut Tx,
     user_id: &str,
     course_id: &str,
     school_id: &str,
-    now: i64,
+    enrolled: bool,
+    changed_at: i64,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
-            "INSERT INTO course_progress (user_id, course_id, school_id, enrolled, completed_lessons, opened_at) \
-             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (user_id, course_id) DO UPDATE SET enrolled = excluded.enrolled",
+            "INSERT INTO course_progress (user_id, course_id, school_id, enrolled, completed_lessons, \
+             opened_at, enrollment_changed_at) VALUES ($1, $2, $3, $4, 0, $5, $5) \
+             ON CONFLICT (user_id, course_id) DO UPDATE SET enrolled = excluded.enrolled, \
+             enrollment_changed_at = excluded.enrollment_changed_at \
+             WHERE course_progress.enrollment_changed_at <= excluded.enrollment_changed_at",
         )
         .bind(user_id)
         .bind(course_id)
         .bind(school_id)
-        .bind(true)
-        .bind(now)
+        .bind(enrolled)
+        .bind(changed_at)
         .execute(conn)
         .await
         .map(|_| ())
-    })
-}
-
-/// Archives a learner's progress record (kept for history, no longer enrolled).
-pub(crate) async fn close_progress(
-    tx: &mut Tx,
-    user_id: &str,
-    course_id: &str,
-) -> Result<(), sqlx::Error> {
-    on_tx!(tx, conn => {
-        sqlx::query("UPDATE course_progress SET enrolled = $1 WHERE user_id = $2 AND course_id = $3")
-            .bind(false)
-            .bind(user_id)
-            .bind(course_id)
-            .execute(conn)
-            .await
-            .map(|_| ())
     })
 }
 

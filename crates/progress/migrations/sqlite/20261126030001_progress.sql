@@ -2,6 +2,8 @@
 -- dates are `YYYY-MM-DD` text (sorts as dates).
 
 -- What progress knows of each course, kept from course.created / course.updated events.
+-- `updated_at` is the time of the event applied last: an older event arriving later (two
+-- replicas consuming at once) does not overwrite a newer one.
 CREATE TABLE course_facts (
     course_id     TEXT    PRIMARY KEY,
     school_id     TEXT    NOT NULL,
@@ -11,7 +13,7 @@ CREATE TABLE course_facts (
 );
 
 -- A learner's progress in a course: opened by enrollment.created, archived (not deleted)
--- by enrollment.removed.
+-- by enrollment.removed; `enrollment_changed_at` orders those events as `updated_at` does.
 CREATE TABLE course_progress (
     user_id           TEXT    NOT NULL,
     course_id         TEXT    NOT NULL,
@@ -20,6 +22,7 @@ CREATE TABLE course_progress (
     completed_lessons INTEGER NOT NULL,
     last_activity_at  INTEGER,
     opened_at         INTEGER NOT NULL,
+    enrollment_changed_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, course_id)
 );
 -- Enrolment checks of a whole class (BatchMarkAttendance) go by course.
