@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run test lint fmt proto-lint proto-breaking
+.PHONY: all build run test lint fmt proto-lint proto-breaking bench
 
 all: build
 
@@ -39,3 +39,8 @@ proto-breaking:
 	else \
 		echo "buf breaking: no previous commit with contracts to compare against"; \
 	fi
+
+## bench: every benchmark scenario against a bare-tonic baseline (release build); uses
+## CAMPUS_BENCH_DATABASE_URL / CAMPUS_BENCH_REDIS_URL when set, else SQLite; writes target/bench/
+bench:
+	$(CARGO) run --release --locked -p campus -- bench --json target/bench/report.json --markdown target/bench/report.md

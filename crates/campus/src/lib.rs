@@ -5,9 +5,11 @@
 //! - [`serve`]: `campus serve [all|users|courses|progress|finance]`.
 //! - [`migrate`]: `campus migrate`, the migrations alone.
 //! - [`role`]: which services a process runs.
+//! - [`bench_cli`]: `campus bench`, the benchmark against a bare-tonic baseline.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
 
+pub mod bench_cli;
 pub mod finance_cli;
 pub mod migrate;
 pub mod role;

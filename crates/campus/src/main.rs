@@ -39,6 +39,17 @@ enum Command {
         #[command(flatten)]
         telemetry: TelemetryConfig,
     },
+    /// Benchmark a Campus server against a bare tonic baseline, in the same run.
+    Bench {
+        #[command(flatten)]
+        settings: Box<campus::bench_cli::BenchSettings>,
+    },
+    /// The bare tonic server `campus bench` measures as its baseline.
+    #[command(hide = true)]
+    BenchBaseline {
+        #[command(flatten)]
+        settings: campus::bench_cli::BaselineSettings,
+    },
     /// Apply every pending database migration, then exit.
     Migrate {
         #[command(flatten)]
@@ -106,6 +117,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench { settings } => campus::bench_cli::run(&settings).await,
+        Command::BenchBaseline { settings } => campus::bench_cli::serve_baseline(&settings).await,
         Command::Migrate {
             settings,
             telemetry,

@@ -218,3 +218,48 @@ struct DatabaseFlags {
     #[command(flatten)]
     database: campus_store::DatabaseConfig,
 }
+
+#[test]
+fn bench_baseline_smoke_test_completes_without_errors() -> Result<(), Error> {
+    let dir = tempfile_dir()?;
+    let json = dir.join("report.json");
+    let output = Command::new(CAMPUS)
+        .args([
+            "bench",
+            "baseline",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0s",
+            "--concurrency",
+            "8",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .env_remove("CAMPUS_BENCH_DATABASE_URL")
+        .env_remove("CAMPUS_BENCH_REDIS_URL")
+        .output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = std::fs::read_to_string(&json)?;
+    assert!(report.contains(r#""name": "baseline""#), "{report}");
+    assert!(
+        report.contains(r#""errors": {}"#),
+        "the baseline answered every call: {report}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!(
+        "campus-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
