@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run test lint fmt proto-lint proto-breaking bench
+.PHONY: all build run test lint fmt proto-lint proto-breaking bench k8s-validate
 
 all: build
 
@@ -44,3 +44,11 @@ proto-breaking:
 ## CAMPUS_BENCH_DATABASE_URL / CAMPUS_BENCH_REDIS_URL when set, else SQLite; writes target/bench/
 bench:
 	$(CARGO) run --release --locked -p campus -- bench --json target/bench/report.json --markdown target/bench/report.md
+
+## k8s-validate: render each kustomize overlay and validate it (Kubernetes 1.30 schemas, probes,
+## resources, non-root); needs kubectl, installs kubernetes-validate into target/k8s-venv
+K8S_VENV := target/k8s-venv
+k8s-validate:
+	@test -x $(K8S_VENV)/bin/python || python3 -m venv $(K8S_VENV)
+	@$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 PyYAML==6.0.2
+	$(K8S_VENV)/bin/python k8s/validate.py

@@ -5,10 +5,12 @@
 //! - [`serve`]: `campus serve [all|users|courses|progress|finance]`.
 //! - [`migrate`]: `campus migrate`, the migrations alone.
 //! - [`role`]: which services a process runs.
+//! - [`backup_cli`]: `campus backup <file>`, an online copy of the SQLite database.
 //! - [`bench_cli`]: `campus bench`, the benchmark against a bare-tonic baseline.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
 
+pub mod backup_cli;
 pub mod bench_cli;
 pub mod finance_cli;
 pub mod migrate;

@@ -39,6 +39,11 @@ enum Command {
         #[command(flatten)]
         telemetry: TelemetryConfig,
     },
+    /// Copy the embedded SQLite database to a file while it serves (PostgreSQL: pg_dump).
+    Backup {
+        #[command(flatten)]
+        settings: campus::backup_cli::BackupSettings,
+    },
     /// Benchmark a Campus server against a bare tonic baseline, in the same run.
     Bench {
         #[command(flatten)]
@@ -117,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Backup { settings } => campus::backup_cli::run(&settings).await,
         Command::Bench { settings } => campus::bench_cli::run(&settings).await,
         Command::BenchBaseline { settings } => campus::bench_cli::serve_baseline(&settings).await,
         Command::Migrate {

@@ -263,3 +263,29 @@ fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+#[test]
+fn backup_copies_the_sqlite_database_to_a_new_file() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let (code, stderr) = run(&["migrate", "--database-url", database.url()], &[])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let dir = tempfile_dir()?;
+    let copy = dir.join("campus-backup.db");
+    let copy_arg = copy.to_string_lossy().into_owned();
+    let (code, stderr) = run(
+        &["backup", "--database-url", database.url(), &copy_arg],
+        &[],
+    )?;
+    assert_eq!(code, Some(0), "{stderr}");
+    // The copy is a Campus database: migrating it again finds everything applied.
+    let restored = format!("sqlite://{}", copy.display());
+    let (code, stderr) = run(&["migrate", "--database-url", &restored], &[])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _) = run(
+        &["backup", "--database-url", database.url(), &copy_arg],
+        &[],
+    )?;
+    assert_ne!(code, Some(0), "an existing file is not overwritten");
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}

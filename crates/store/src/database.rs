@@ -23,6 +23,9 @@ pub enum DatabaseError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The operation does not exist for this backend.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// One crate's migrations, written once per backend (their SQL dialects differ).
@@ -109,6 +112,26 @@ impl Database {
             tracing::info!(migrations = set.name, "migrations applied");
         }
         Ok(())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `path` while it keeps serving
+    /// (`VACUUM INTO`: one read transaction, so the copy is a snapshot). PostgreSQL is backed
+    /// up with `pg_dump` (see the README), so it is refused here.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), DatabaseError> {
+        match self {
+            Self::Sqlite(pool) => {
+                let target = path.to_string_lossy().replace('\'', "''");
+                let statement = format!("VACUUM INTO '{target}'");
+                sqlx::query(&statement)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+                    .map_err(DatabaseError::Unreachable)
+            }
+            Self::Postgres(_) => Err(DatabaseError::Unsupported(
+                "back up PostgreSQL with pg_dump (the campus-backup CronJob does)",
+            )),
+        }
     }
 
     /// Closes every connection; pending queries finish first.

@@ -1,0 +1,26 @@
+# The campus binary in a minimal image.
+#
+# Runtime: gcr.io/distroless/cc-debian12:nonroot. The binary links glibc dynamically (sqlx,
+# ring-free crypto and tokio need nothing else), so distroless "cc" (glibc, libgcc, CA
+# certificates, no shell, no package manager) runs it as is, without a musl cross-build; it
+# runs as the image's non-root user 65532, which the Kubernetes manifests also require.
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+# No system protoc needed: the contracts are compiled by protox at build time.
+COPY Cargo.toml Cargo.lock buf.yaml ./
+COPY proto proto
+COPY crates crates
+RUN cargo build --release --locked -p campus \
+ && strip target/release/campus \
+ && cp target/release/campus /campus
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /campus /usr/local/bin/campus
+USER 65532:65532
+# gRPC and grpc-web; admin (/metrics).
+EXPOSE 50051 9464
+ENV CAMPUS_LISTEN=0.0.0.0:50051 \
+    CAMPUS_ADMIN_LISTEN=0.0.0.0:9464
+ENTRYPOINT ["/usr/local/bin/campus"]
+CMD ["serve"]
