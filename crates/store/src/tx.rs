@@ -32,13 +32,19 @@ impl Database {
     }
 }
 
+/// Wakes this process's relays after a commit, so events written here go out at once
+/// instead of at the relay's next poll (which still catches other processes' writes).
+pub(crate) static COMMITTED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 impl Tx {
     /// Commits the change and its events.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(tx) => tx.commit().await,
             Self::Postgres(tx) => tx.commit().await,
-        }
+        }?;
+        COMMITTED.notify_waiters();
+        Ok(())
     }
 }
 

@@ -25,6 +25,19 @@ pub struct AuthLayer {
 struct Verifier {
     keys: KeySet,
     validation: Validation,
+    /// Tokens already verified, by their exact text: a client sends the same token on every
+    /// call until it expires, and checking a signature costs more than the rest of a cached
+    /// read. Entries are dropped after a minute; `exp` and `nbf` are checked on every hit.
+    verified: moka::sync::Cache<String, Arc<Claims>>,
+}
+
+/// Seconds since the Unix epoch.
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// Why a token was refused. Clients see one generic message; the reason is logged at debug.
@@ -45,12 +58,20 @@ enum TokenError {
 }
 
 impl Verifier {
-    async fn verify(&self, headers: &http::HeaderMap) -> Result<Claims, TokenError> {
+    async fn verify(&self, headers: &http::HeaderMap) -> Result<Arc<Claims>, TokenError> {
         let token = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(TokenError::Missing)?;
+        if let Some(claims) = self.verified.get(token) {
+            let now = unix_seconds();
+            let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+            if claims.exp > now - leeway && claims.nbf <= now + leeway {
+                return Ok(claims);
+            }
+            self.verified.invalidate(token);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(TokenError::Header)?;
         // Pinned: never let the token choose (alg=none, HS256 with the public key, …).
         if header.alg != Algorithm::EdDSA {
@@ -64,7 +85,9 @@ impl Verifier {
             .ok_or(TokenError::UnknownKey(kid))?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(TokenError::Invalid)?;
-        Ok(data.claims)
+        let claims = Arc::new(data.claims);
+        self.verified.insert(token.to_owned(), Arc::clone(&claims));
+        Ok(claims)
     }
 }
 
@@ -83,8 +106,16 @@ impl AuthLayer {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
+        let verified = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(std::time::Duration::from_secs(60))
+            .build();
         Self {
-            verifier: Arc::new(Verifier { keys, validation }),
+            verifier: Arc::new(Verifier {
+                keys,
+                validation,
+                verified,
+            }),
             public: Arc::new(public.into_iter().collect()),
         }
     }

@@ -56,6 +56,8 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         loop {
             let round = self.relay_once().await;
+            // A local commit cuts an idle wait short, but never a backoff after an error.
+            let wake_on_commit = matches!(round, Ok(moved) if moved as i64 != BATCH);
             let wait = match round {
                 Ok(moved) if moved as i64 == BATCH => Duration::ZERO,
                 Ok(_) => {
@@ -77,6 +79,7 @@ impl Relay {
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(wait) => {}
+                () = crate::tx::COMMITTED.notified(), if wake_on_commit => {}
             }
         }
     }
