@@ -69,6 +69,8 @@ fn spawn(args: &[String]) -> anyhow::Result<Child> {
     Command::new(std::env::current_exe().context("finding the campus binary")?)
         .args(args)
         .env("RUST_LOG", "warn")
+        // As the image ships it (Dockerfile): large blocks (argon2's 19 MiB) go back to the OS.
+        .env("MALLOC_MMAP_THRESHOLD_", "1048576")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

@@ -447,23 +447,33 @@ pub async fn run_scenario(
             }
             let mut progress_client =
                 ProgressServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
-            // Progress learns of the course and enrolments from events.
-            let session = loop {
-                let created = progress_client
-                    .create_attendance_session(CreateAttendanceSessionRequest {
-                        request_id: format!("bench-session-{}", target.run_id),
-                        course_id: course.clone(),
-                        title: String::new(),
-                        session_date: "2026-11-02".into(),
-                        starts_at: Some(campus_runtime::api::timestamp(1_700_000_000_000_000)),
-                        ends_at: None,
-                    })
-                    .await;
-                match created {
-                    Ok(answer) => break answer.into_inner().session.ok_or("no session")?.id,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            };
+            // One session per worker, as many classes are marked at once in a school day (all
+            // workers on one session would measure only its row locks). Progress learns of
+            // the course from events: retry until it has.
+            let mut sessions = Vec::new();
+            for n in 0..settings.concurrency.max(1) {
+                let session = loop {
+                    let created = progress_client
+                        .create_attendance_session(CreateAttendanceSessionRequest {
+                            request_id: format!("bench-session-{}-{n}", target.run_id),
+                            course_id: course.clone(),
+                            title: String::new(),
+                            session_date: "2026-11-02".into(),
+                            starts_at: Some(campus_runtime::api::timestamp(
+                                1_700_000_000_000_000 + i64::try_from(n).unwrap_or(0),
+                            )),
+                            ends_at: None,
+                        })
+                        .await;
+                    match created {
+                        Ok(answer) => break answer.into_inner().session.ok_or("no session")?.id,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                };
+                sessions.push(session);
+            }
+            let session = sessions[0].clone();
+            let sessions = Arc::new(sessions);
             let students: Arc<Vec<String>> =
                 Arc::new(seeded.students.iter().map(|s| s.0.clone()).collect());
             // Wait until every student is known as enrolled.
@@ -501,7 +511,7 @@ pub async fn run_scenario(
                     ][(n as usize + worker) % 3];
                     let request = BatchMarkAttendanceRequest {
                         request_id: format!("{run_id}-{worker}-{n}"),
-                        session_id: session.clone(),
+                        session_id: sessions[worker % sessions.len()].clone(),
                         marks: students
                             .iter()
                             .map(|s| StudentMark {
@@ -526,26 +536,34 @@ pub async fn run_scenario(
                 measurement,
                 "marks/s",
                 class_size as f64,
-                vec![("marks per call".into(), class_size.to_string())],
+                vec![
+                    ("marks per call".into(), class_size.to_string()),
+                    ("sessions".into(), settings.concurrency.to_string()),
+                ],
             ))
         }
         "create-transaction" | "analytics" => {
             let seeded = seed_school(target, name, 1).await?;
             let token = seeded.students[0].1.clone();
             let mut finance = FinanceServiceClient::new(authed(&target.campus, &token).await?);
-            let account = finance
-                .create_account(CreateAccountRequest {
-                    request_id: String::new(),
-                    name: "Bench".into(),
-                    kind: AccountKind::Bank as i32,
-                    currency: "EUR".into(),
-                    opening_balance_minor: 0,
-                })
-                .await?
-                .into_inner()
-                .account
-                .ok_or("no account")?
-                .id;
+            // Sixteen accounts: one account's balance row serialises its writers.
+            let mut accounts = Vec::new();
+            for n in 0..16 {
+                let account = finance
+                    .create_account(CreateAccountRequest {
+                        request_id: String::new(),
+                        name: format!("Bench {n}"),
+                        kind: AccountKind::Bank as i32,
+                        currency: "EUR".into(),
+                        opening_balance_minor: 0,
+                    })
+                    .await?
+                    .into_inner()
+                    .account
+                    .ok_or("no account")?;
+                accounts.push(account.id);
+            }
+            let accounts = Arc::new(accounts);
             let food = finance
                 .list_categories(ListCategoriesRequest {
                     kind: TransactionKind::Expense as i32,
@@ -559,9 +577,9 @@ pub async fn run_scenario(
                 .next()
                 .ok_or("no category")?
                 .id;
-            let transaction = move |key: String| CreateTransactionRequest {
+            let transaction = move |key: String, n: usize| CreateTransactionRequest {
                 idempotency_key: key,
-                account_id: account.clone(),
+                account_id: accounts[n % accounts.len()].clone(),
                 category_id: food.clone(),
                 kind: TransactionKind::Expense as i32,
                 amount: Some(Money {
@@ -578,7 +596,7 @@ pub async fn run_scenario(
                     move |worker, n| {
                         let mut client =
                             FinanceServiceClient::new(channels[worker % channels.len()].clone());
-                        let request = transaction(format!("{run_id}-{worker}-{n}"));
+                        let request = transaction(format!("{run_id}-{worker}-{n}"), worker);
                         async move {
                             client
                                 .create_transaction(request)
@@ -594,7 +612,7 @@ pub async fn run_scenario(
             }
             for n in 0..200 {
                 finance
-                    .create_transaction(transaction(format!("seed-{n}")))
+                    .create_transaction(transaction(format!("seed-{n}"), n))
                     .await?;
             }
             let today = campus_runtime::api::utc_date(

@@ -227,6 +227,7 @@ impl Progress {
         caller: &Caller,
         session: &SessionRow,
         marks: &[StudentMark],
+        request: Option<(&str, &str, &[u8])>,
     ) -> Result<Vec<MarkRow>, ProgressError> {
         let mut violations = Vec::new();
         let mut seen = Vec::with_capacity(marks.len());
@@ -308,6 +309,13 @@ impl Progress {
             })
             .collect();
         tx.publish_many(&events).await?;
+        // A retried batch gets this answer back; stored with the marks, in one commit.
+        if let Some((scope, key, fingerprint)) = request {
+            let answer = BatchMarkAttendanceResponse {
+                marks: rows.iter().map(mark_message).collect(),
+            };
+            tx.remember(scope, key, fingerprint, &answer).await?;
+        }
         tx.commit().await?;
         Ok(rows)
     }
@@ -325,7 +333,7 @@ impl Progress {
                 "only the course's instructor or a school admin may mark attendance",
             ));
         }
-        let rows = self.set_marks(caller, &session, &[mark]).await?;
+        let rows = self.set_marks(caller, &session, &[mark], None).await?;
         rows.first()
             .map(mark_message)
             .ok_or_else(|| ProgressError::Internal("no mark stored".into()))
@@ -367,20 +375,29 @@ impl Progress {
             }
             None => {}
         }
-        let rows = self.set_marks(caller, &session, &body.marks).await?;
-        let answer = BatchMarkAttendanceResponse {
-            marks: rows.iter().map(mark_message).collect(),
-        };
-        // The marks are stored whatever happens here; remembering only shortens a retry.
-        let mut tx = self.store.database.begin().await?;
-        match tx
-            .remember(&scope, &body.request_id, &fingerprint, &answer)
-            .await
-        {
-            Ok(()) => tx.commit().await?,
-            Err(error) => tracing::debug!(%error, "a concurrent retry remembered this batch first"),
+        let request = Some((
+            scope.as_str(),
+            body.request_id.as_str(),
+            fingerprint.as_slice(),
+        ));
+        match self.set_marks(caller, &session, &body.marks, request).await {
+            Ok(rows) => Ok(BatchMarkAttendanceResponse {
+                marks: rows.iter().map(mark_message).collect(),
+            }),
+            // A concurrent retry of this batch committed first: answer as it did.
+            Err(ProgressError::Database(error)) if matches!(&error, sqlx::Error::Database(db) if db.is_unique_violation()) => {
+                match self
+                    .store
+                    .database
+                    .recall(&scope, &body.request_id, &fingerprint)
+                    .await?
+                {
+                    Some(Recalled::Same(answer)) => Ok(answer),
+                    Some(Recalled::Conflict) | None => Err(ProgressError::Database(error)),
+                }
+            }
+            Err(error) => Err(error),
         }
-        Ok(answer)
     }
 
     pub(crate) async fn list_attendance(
