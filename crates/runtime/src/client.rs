@@ -2,14 +2,15 @@
 //! context, the caller's credentials (so the peer applies the same tenant checks), and no
 //! more time than the call being served has left.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::HashSet, net::SocketAddr, time::Duration};
 
 use http::Uri;
 use tokio::time::Instant;
+
 use tonic::{
     Request, Status,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Channel, Endpoint, channel::Change},
 };
 
 use crate::{call_context::current_deadline, config::PeersConfig, propagation};
@@ -50,16 +51,102 @@ impl Interceptor for PeerInterceptor {
     }
 }
 
-/// A channel to `uri` that connects on first use, so a service starts while its peers are
-/// still starting, and reconnects after a peer restarts.
-pub fn peer_channel(uri: Uri) -> PeerChannel {
-    let channel = Endpoint::from(uri)
+/// How often a peer's DNS name is resolved again, so new replicas get calls and gone ones
+/// stop getting them.
+const RERESOLVE_EVERY: Duration = Duration::from_secs(5);
+
+/// An endpoint to `uri` with the peer connection settings.
+fn endpoint(uri: Uri) -> Endpoint {
+    Endpoint::from(uri)
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
-        .connect_lazy();
+}
+
+/// A channel to a peer. An IP address gets one lazily connected channel. A DNS name (a
+/// Kubernetes headless Service) is resolved now and every 5 s; each address gets its own
+/// connection and calls are balanced across them by power of two choices on in-flight
+/// requests, so one long-lived HTTP/2 connection does not pin every call to one replica.
+pub fn peer_channel(uri: Uri) -> PeerChannel {
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_matches(|c| c == '[' || c == ']');
+    if host.parse::<std::net::IpAddr>().is_ok() || tokio::runtime::Handle::try_current().is_err() {
+        return InterceptedService::new(endpoint(uri).connect_lazy(), PeerInterceptor);
+    }
+    let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
+    tokio::spawn(follow_dns(uri, changes));
     InterceptedService::new(channel, PeerInterceptor)
+}
+
+/// Keeps the balanced channel's endpoints equal to what `uri`'s name resolves to; ends when
+/// the channel is dropped.
+async fn follow_dns(uri: Uri, changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>) {
+    let host = uri.host().unwrap_or_default().to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+    let mut current: HashSet<SocketAddr> = HashSet::new();
+    loop {
+        match tokio::net::lookup_host((host.as_str(), port)).await {
+            Ok(addresses) => {
+                let resolved: HashSet<SocketAddr> = addresses.collect();
+                for change in changes_between(&current, &resolved) {
+                    let sent = match change {
+                        Change::Insert(address, ()) => {
+                            let Ok(address_uri) = format!("{scheme}://{address}").parse::<Uri>()
+                            else {
+                                continue;
+                            };
+                            changes
+                                .send(Change::Insert(address, endpoint(address_uri)))
+                                .await
+                        }
+                        Change::Remove(address) => changes.send(Change::Remove(address)).await,
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+                current = resolved;
+            }
+            Err(error) => {
+                tracing::warn!(%error, host, "cannot resolve a peer; keeping its known addresses")
+            }
+        }
+        tokio::time::sleep(RERESOLVE_EVERY).await;
+        if changes.is_closed() {
+            return;
+        }
+    }
+}
+
+/// The changes that turn the `current` set of addresses into `resolved`. An empty answer
+/// removes nothing: a failed lookup must not take every replica away.
+fn changes_between(
+    current: &HashSet<SocketAddr>,
+    resolved: &HashSet<SocketAddr>,
+) -> Vec<Change<SocketAddr, ()>> {
+    if resolved.is_empty() {
+        return Vec::new();
+    }
+    let mut changes: Vec<Change<SocketAddr, ()>> = resolved
+        .difference(current)
+        .map(|address| Change::Insert(*address, ()))
+        .collect();
+    changes.extend(
+        current
+            .difference(resolved)
+            .map(|address| Change::Remove(*address)),
+    );
+    changes
 }
 
 /// The address of each peer service for this process: the configured one, or this
@@ -127,6 +214,34 @@ mod tests {
 
     use super::Peers;
     use crate::config::PeersConfig;
+
+    #[test]
+    fn dns_changes_add_new_addresses_and_remove_gone_ones() {
+        use std::collections::HashSet;
+
+        use tonic::transport::channel::Change;
+
+        let a: SocketAddr = ([10, 0, 0, 1], 50051).into();
+        let b: SocketAddr = ([10, 0, 0, 2], 50051).into();
+        let c: SocketAddr = ([10, 0, 0, 3], 50051).into();
+        let current = HashSet::from([a, b]);
+        let changes = super::changes_between(&current, &HashSet::from([b, c]));
+        assert_eq!(changes.len(), 2);
+        assert!(
+            changes
+                .iter()
+                .any(|change| matches!(change, Change::Insert(address, ()) if *address == c))
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|change| matches!(change, Change::Remove(address) if *address == a))
+        );
+        assert!(
+            super::changes_between(&current, &HashSet::new()).is_empty(),
+            "a failed lookup keeps the replicas"
+        );
+    }
 
     #[test]
     fn unset_peers_resolve_to_this_process() {

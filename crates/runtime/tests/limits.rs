@@ -123,3 +123,21 @@ async fn peer_calls_carry_the_remaining_deadline() -> Result<(), Error> {
     assert!(micros > 0 && micros <= 700_000, "propagated {echoed}");
     Ok(())
 }
+
+#[tokio::test]
+async fn peers_named_by_dns_are_reached_through_the_balanced_channel() -> Result<(), Error> {
+    let (b_grpc, b_admin, b_addr) = listeners().await?;
+    let b = server_with(server_config(&[])?, TimeoutEcho).await?;
+    tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
+    let (a_grpc, a_admin, a_addr) = listeners().await?;
+    // A name, not an address: resolved (and re-resolved) into a balanced set of connections.
+    let to_b = peer_channel(format!("http://localhost:{}", b_addr.port()).parse()?);
+    let a = server_with(server_config(&[])?, ForwardingSchools(to_b)).await?;
+    tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
+    for _ in 0..20 {
+        let mut request = tonic::Request::new(get_school("by-name"));
+        request.set_timeout(Duration::from_secs(5));
+        users_client(a_addr).await?.get_school(request).await?;
+    }
+    Ok(())
+}
