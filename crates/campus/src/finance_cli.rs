@@ -8,6 +8,30 @@ use crate::Role;
 /// `campus finance` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum FinanceCommand {
+    /// Import transactions from a CSV file through ImportTransactions, with a progress bar.
+    /// Columns (with a header row): idempotency_key, account_id, category_id, kind
+    /// (income|expense), amount_minor, currency, description, occurred_at (RFC 3339, may be
+    /// empty). Each row is idempotent by its key, so importing a file twice adds nothing.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The Campus server.
+        #[arg(
+            long,
+            env = "CAMPUS_ADDR",
+            value_name = "CAMPUS_ADDR",
+            default_value = "http://127.0.0.1:50051"
+        )]
+        addr: String,
+        /// The importing user's access token.
+        #[arg(
+            long,
+            env = "CAMPUS_TOKEN",
+            value_name = "CAMPUS_TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+    },
     /// Check every account's stored balance against its ledger entries, and every transfer's
     /// two legs against zero. Prints each difference; exits non-zero if there is any.
     Reconcile,
@@ -26,6 +50,19 @@ pub struct FinanceSettings {
 
 /// Runs a `campus finance` command; `Ok(false)` means it found differences.
 pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
+    if let FinanceCommand::Import { file, addr, token } = &settings.command {
+        let report = import(file, addr, token).await?;
+        println!(
+            "accepted {}, already imported {}, rejected {}",
+            report.accepted_count,
+            report.duplicate_count,
+            report.rejected_rows.len()
+        );
+        for row in &report.rejected_rows {
+            println!("line {}: {}: {}", row.line_number, row.field, row.reason);
+        }
+        return Ok(true);
+    }
     let database = Database::connect_lazy(&settings.database)?;
     database
         .ping()
@@ -33,6 +70,7 @@ pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
         .with_context(|| format!("connecting to {:?}", settings.database.url))?;
     database.migrate(&Role::Finance.migrations()).await?;
     let clean = match settings.command {
+        FinanceCommand::Import { .. } => true,
         FinanceCommand::Reconcile => {
             let found = campus_finance::reconcile(&database)
                 .await
@@ -59,4 +97,93 @@ pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
     };
     database.close().await;
     Ok(clean)
+}
+
+/// Rows sent per ImportTransactions message.
+const CHUNK: usize = 1000;
+
+/// Streams the rows of a CSV file to ImportTransactions and returns the server's report.
+/// Rows that do not parse are sent as they are (with empty fields), so the server rejects
+/// them with their line numbers like any other invalid row.
+pub async fn import(
+    file: &std::path::Path,
+    addr: &str,
+    token: &str,
+) -> anyhow::Result<campus_proto::finance::ImportTransactionsResponse> {
+    use campus_proto::finance::{
+        ImportTransactionRow, ImportTransactionsRequest, Money, TransactionKind,
+        finance_service_client::FinanceServiceClient,
+    };
+
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        // Line 1 is the header.
+        let line_number = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(2);
+        let record = record.unwrap_or_default();
+        let field = |n: usize| record.get(n).unwrap_or_default().trim().to_owned();
+        let kind = match field(3).to_lowercase().as_str() {
+            "income" => TransactionKind::Income,
+            "expense" => TransactionKind::Expense,
+            _ => TransactionKind::Unspecified,
+        };
+        let occurred_at = humantime::parse_rfc3339(&field(7))
+            .ok()
+            .map(campus_runtime::api::Timestamp::from);
+        rows.push(ImportTransactionRow {
+            line_number,
+            idempotency_key: field(0),
+            account_id: field(1),
+            category_id: field(2),
+            kind: kind as i32,
+            amount: Some(Money {
+                amount_minor: field(4).parse().unwrap_or(0),
+                currency: field(5),
+            }),
+            description: field(6),
+            occurred_at,
+        });
+    }
+    let bar = indicatif::ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("importing [{bar:40}] {pos}/{len} rows")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let chunks: Vec<ImportTransactionsRequest> = rows
+        .chunks(CHUNK)
+        .map(|chunk| ImportTransactionsRequest {
+            rows: chunk.to_vec(),
+        })
+        .collect();
+    let ticker = bar.clone();
+    let stream = tokio_stream::StreamExt::map(tokio_stream::iter(chunks), move |chunk| {
+        ticker.inc(chunk.rows.len() as u64);
+        chunk
+    });
+    let channel = tonic::transport::Channel::from_shared(addr.to_owned())?
+        .connect()
+        .await
+        .with_context(|| format!("CAMPUS_ADDR: connecting to {addr}"))?;
+    let bearer: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = format!("Bearer {token}")
+        .parse()
+        .context("CAMPUS_TOKEN is not a valid header value")?;
+    let mut client =
+        FinanceServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        });
+    let report = client
+        .import_transactions(stream)
+        .await
+        .map_err(|status| anyhow::anyhow!("import refused: {}", status.message()))?
+        .into_inner();
+    bar.finish_and_clear();
+    Ok(report)
 }
