@@ -15,7 +15,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, page_size, timestamp},
     auth::Caller,
 };
-use campus_store::{Tx, idempotency::Recalled};
+use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
 use prost::Message as _;
 use sha2::Digest as _;
 
@@ -53,11 +53,6 @@ fn replay<R>(recalled: Option<Recalled<R>>) -> Result<Option<R>, CoursesError> {
             "request_id was already used for a different request",
         )),
     }
-}
-
-/// Whether a database error is a unique constraint violation.
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 impl Courses {

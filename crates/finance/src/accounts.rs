@@ -10,7 +10,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, page_size, timestamp},
     auth::Caller,
 };
-use campus_store::idempotency::Recalled;
+use campus_store::{idempotency::Recalled, is_unique_violation};
 use prost::Message as _;
 use sha2::Digest as _;
 
@@ -21,11 +21,6 @@ use crate::{
     messages,
     store::{self, AccountRow, BudgetRow, CategoryRow, OPEN, now_micros},
 };
-
-/// Whether a database error is a unique constraint violation.
-pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
-}
 
 impl Finance {
     /// The caller's account, NOT_FOUND for anyone else's.

@@ -15,13 +15,12 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, micros, page_size},
     auth::Caller,
 };
-use campus_store::{Tx, idempotency::Recalled};
+use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
 use prost::Message as _;
 use sha2::Digest as _;
 
 use crate::{
     Finance,
-    accounts::is_unique_violation,
     domain::{check_description, check_kind, check_money, check_range, day_and_month, signed},
     error::FinanceError,
     messages,

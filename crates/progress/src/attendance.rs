@@ -385,7 +385,7 @@ impl Progress {
                 marks: rows.iter().map(mark_message).collect(),
             }),
             // A concurrent retry of this batch committed first: answer as it did.
-            Err(ProgressError::Database(error)) if matches!(&error, sqlx::Error::Database(db) if db.is_unique_violation()) => {
+            Err(ProgressError::Database(error)) if campus_store::is_unique_violation(&error) => {
                 match self
                     .store
                     .database

@@ -28,6 +28,12 @@ pub enum DatabaseError {
     Unsupported(&'static str),
 }
 
+/// Whether a database error is a unique-constraint violation (a duplicate row), which
+/// services turn into ALREADY_EXISTS or into the stored answer of a retried request.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 /// One crate's migrations, written once per backend (their SQL dialects differ).
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {

@@ -79,8 +79,3 @@ impl From<UsersError> for Status {
         }
     }
 }
-
-/// Whether a database error is a unique constraint violation (a duplicate).
-pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
-}

@@ -19,7 +19,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, page_size},
     auth::{Caller, caller},
 };
-use campus_store::idempotency::Recalled;
+use campus_store::{idempotency::Recalled, is_unique_violation};
 use sha2::Digest as _;
 use tonic::{Request, Response, Status};
 
@@ -29,7 +29,7 @@ use crate::{
         Email, MAX_BATCH, check_name, check_password, check_slug, parse_roles, roles_from_bits,
         roles_to_bits,
     },
-    error::{UsersError, is_unique_violation},
+    error::UsersError,
     sessions::refresh_hash,
     store::{self, SchoolRow, UserRow, now_micros},
     timestamp,
