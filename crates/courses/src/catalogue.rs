@@ -12,7 +12,7 @@ use campus_proto::{
     users::{BatchGetUsersRequest, Role, users_service_client::UsersServiceClient},
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, page_size, timestamp},
+    api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
 };
 use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
@@ -453,11 +453,7 @@ impl Courses {
                 format!("must be at most {MAX_QUERY} characters"),
             ));
         }
-        let before = if body.page_token.is_empty() {
-            String::new()
-        } else {
-            decode_cursor(&body.page_token, 1)?.remove(0)
-        };
+        let before = page_after(&body.page_token, 1)?.remove(0);
         let query = body.title_query.trim().to_lowercase();
         let filter = CourseFilter {
             school_id: &school_id,
@@ -471,14 +467,7 @@ impl Courses {
             before_id: &before,
         };
         let mut rows = store::list_courses(&self.store.database, &filter, limit + 1).await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
         // Instructors see other instructors' drafts only if they administer the school.
         let courses = rows
             .iter()
@@ -662,14 +651,9 @@ impl Courses {
         };
         let mut rows =
             store::list_lessons(&self.store.database, &course.id, after, limit + 1).await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.position.to_string()]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.position.to_string()])
+        });
         Ok(ListLessonsResponse {
             lessons: rows.iter().map(lesson_message).collect(),
             next_page_token,

@@ -8,7 +8,7 @@ use campus_proto::{
     events::{EnrollmentCreated, EnrollmentRemoved},
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, page_size, timestamp},
+    api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
 };
 
@@ -135,11 +135,7 @@ impl Courses {
         body: ListEnrollmentsRequest,
     ) -> Result<ListEnrollmentsResponse, CoursesError> {
         let limit = page_size(body.page_size)?;
-        let before = if body.page_token.is_empty() {
-            String::new()
-        } else {
-            decode_cursor(&body.page_token, 1)?.remove(0)
-        };
+        let before = page_after(&body.page_token, 1)?.remove(0);
         let (by_course, value, school) = match body.filter {
             Some(Filter::CourseId(course_id)) if !course_id.is_empty() => {
                 let course = self.visible_course(caller, &course_id).await?;
@@ -174,14 +170,7 @@ impl Courses {
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
         Ok(ListEnrollmentsResponse {
             enrollments: rows.iter().map(enrollment_message).collect(),
             next_page_token,

@@ -14,7 +14,7 @@ use campus_proto::{
     users::{BatchGetUsersRequest, users_service_client::UsersServiceClient},
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, page_size, timestamp},
+    api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
     call_context::current_deadline,
 };
@@ -57,11 +57,7 @@ impl Courses {
                 "students may list only their own courses",
             ));
         }
-        let before = if body.page_token.is_empty() {
-            String::new()
-        } else {
-            decode_cursor(&body.page_token, 1)?.remove(0)
-        };
+        let before = page_after(&body.page_token, 1)?.remove(0);
         let school = school_scope(caller);
         let key = format!("{user_id}|{school}|{limit}|{before}");
         let tags = [keys::user_lists(&user_id), keys::school_lists(&school)];
@@ -94,14 +90,9 @@ impl Courses {
             store::enrolled_courses(&self.store.database, user_id, school, before, limit + 1)
                 .await
                 .map_err(|error| Uncached::Failed(CoursesError::from(error).into()))?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.enrollment_id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.enrollment_id])
+        });
         if rows.is_empty() {
             return Ok(ListCoursesForUserResponse {
                 courses: Vec::new(),

@@ -7,7 +7,7 @@ use campus_proto::finance::{
     ListCategoriesResponse, Money, SetBudgetRequest, TransactionKind,
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, page_size, timestamp},
+    api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
 };
 use campus_store::{idempotency::Recalled, is_unique_violation};
@@ -117,11 +117,7 @@ impl Finance {
         body: ListAccountsRequest,
     ) -> Result<ListAccountsResponse, FinanceError> {
         let limit = page_size(body.page_size)?;
-        let after = if body.page_token.is_empty() {
-            vec![String::new(), String::new()]
-        } else {
-            decode_cursor(&body.page_token, 2)?
-        };
+        let after = page_after(&body.page_token, 2)?;
         let mut rows = store::list_accounts(
             &self.store.database,
             &caller.user_id,
@@ -130,14 +126,9 @@ impl Finance {
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.name, &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.name, &last.id])
+        });
         Ok(ListAccountsResponse {
             accounts: rows.iter().map(messages::account).collect(),
             next_page_token,
@@ -228,11 +219,7 @@ impl Finance {
             Err(_) => return Err(FinanceError::invalid("kind", "is not a transaction kind")),
         };
         self.ensure_defaults(caller).await?;
-        let after = if body.page_token.is_empty() {
-            vec![String::new(), String::new()]
-        } else {
-            decode_cursor(&body.page_token, 2)?
-        };
+        let after = page_after(&body.page_token, 2)?;
         let mut rows = store::list_categories(
             &self.store.database,
             &caller.user_id,
@@ -241,14 +228,9 @@ impl Finance {
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.name, &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.name, &last.id])
+        });
         Ok(ListCategoriesResponse {
             categories: rows.iter().map(messages::category).collect(),
             next_page_token,
@@ -300,21 +282,10 @@ impl Finance {
         body: ListBudgetsRequest,
     ) -> Result<ListBudgetsResponse, FinanceError> {
         let limit = page_size(body.page_size)?;
-        let after = if body.page_token.is_empty() {
-            String::new()
-        } else {
-            decode_cursor(&body.page_token, 1)?.remove(0)
-        };
+        let after = page_after(&body.page_token, 1)?.remove(0);
         let mut rows =
             store::list_budgets(&self.store.database, &caller.user_id, &after, limit + 1).await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
         Ok(ListBudgetsResponse {
             budgets: rows.iter().map(messages::budget).collect(),
             next_page_token,

@@ -5,14 +5,14 @@ use campus_proto::{
     events::{TransactionChange, TransactionRecorded, TransferRecorded},
     finance::{
         CreateTransactionRequest, CreateTransactionResponse, CreateTransferRequest,
-        CreateTransferResponse, DeleteTransactionRequest, ImportTransactionRow,
+        CreateTransferResponse, DateRange, DeleteTransactionRequest, ImportTransactionRow,
         ImportTransactionsResponse, ListTransactionsRequest, ListTransactionsResponse,
         ListTransfersRequest, ListTransfersResponse, RejectedImportRow, Transaction,
         TransactionKind, UpdateTransactionRequest,
     },
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, micros, page_size},
+    api::{decode_cursor, encode_cursor, micros, next_page_token, page_size},
     auth::Caller,
 };
 use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
@@ -36,6 +36,30 @@ struct NewTransaction {
     key: String,
     fingerprint: Vec<u8>,
     row: TransactionRow,
+}
+
+/// The `[start, end)` microseconds of an optional date range; any time when unset.
+fn window(range: Option<&DateRange>) -> Result<(i64, i64), FinanceError> {
+    match range {
+        Some(range) => {
+            let bounds = check_range("date_range", Some(range), i64::MAX / 2)?;
+            Ok((bounds.start_micros, bounds.end_micros))
+        }
+        None => Ok((i64::MIN, i64::MAX)),
+    }
+}
+
+/// The `(occurred_at, id)` a newest-first list continues before; `None` on the first page.
+fn time_cursor(token: &str) -> Result<Option<(i64, String)>, FinanceError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = decode_cursor(token, 2)?.into_iter();
+    let at = parts
+        .next()
+        .and_then(|at| at.parse::<i64>().ok())
+        .ok_or_else(|| FinanceError::invalid("page_token", "is not a token this list returned"))?;
+    Ok(Some((at, parts.next().unwrap_or_default())))
 }
 
 /// Why one request or import row cannot be recorded: (field, reason).
@@ -469,27 +493,9 @@ impl Finance {
             Ok(kind) => kind as i64,
             Err(_) => return Err(FinanceError::invalid("kind", "is not a transaction kind")),
         };
-        let window = match body.date_range.as_ref() {
-            Some(range) => {
-                let bounds = check_range("date_range", Some(range), i64::MAX / 2)?;
-                (bounds.start_micros, bounds.end_micros)
-            }
-            None => (i64::MIN, i64::MAX),
-        };
-        let cursor = if body.page_token.is_empty() {
-            None
-        } else {
-            Some(decode_cursor(&body.page_token, 2)?)
-        };
-        let before = match &cursor {
-            None => None,
-            Some(parts) => Some((
-                parts[0].parse::<i64>().map_err(|_| {
-                    FinanceError::invalid("page_token", "is not a token this list returned")
-                })?,
-                parts[1].as_str(),
-            )),
-        };
+        let window = window(body.date_range.as_ref())?;
+        let cursor = time_cursor(&body.page_token)?;
+        let before = cursor.as_ref().map(|(at, id)| (*at, id.as_str()));
         let filter = store::TransactionFilter {
             owner_id: &caller.user_id,
             account_id: &body.account_id,
@@ -499,14 +505,9 @@ impl Finance {
             before,
         };
         let mut rows = store::list_transactions(&self.store.database, &filter, limit + 1).await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.occurred_at.to_string(), &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.occurred_at.to_string(), &last.id])
+        });
         Ok(ListTransactionsResponse {
             transactions: rows.iter().map(messages::transaction).collect(),
             next_page_token,
@@ -640,27 +641,9 @@ impl Finance {
         body: ListTransfersRequest,
     ) -> Result<ListTransfersResponse, FinanceError> {
         let limit = page_size(body.page_size)?;
-        let window = match body.date_range.as_ref() {
-            Some(range) => {
-                let bounds = check_range("date_range", Some(range), i64::MAX / 2)?;
-                (bounds.start_micros, bounds.end_micros)
-            }
-            None => (i64::MIN, i64::MAX),
-        };
-        let cursor = if body.page_token.is_empty() {
-            None
-        } else {
-            Some(decode_cursor(&body.page_token, 2)?)
-        };
-        let before = match &cursor {
-            None => None,
-            Some(parts) => Some((
-                parts[0].parse::<i64>().map_err(|_| {
-                    FinanceError::invalid("page_token", "is not a token this list returned")
-                })?,
-                parts[1].as_str(),
-            )),
-        };
+        let window = window(body.date_range.as_ref())?;
+        let cursor = time_cursor(&body.page_token)?;
+        let before = cursor.as_ref().map(|(at, id)| (*at, id.as_str()));
         let mut rows = store::list_transfers(
             &self.store.database,
             &caller.user_id,
@@ -670,14 +653,9 @@ impl Finance {
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.occurred_at.to_string(), &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.occurred_at.to_string(), &last.id])
+        });
         Ok(ListTransfersResponse {
             transfers: rows.iter().map(messages::transfer).collect(),
             next_page_token,

@@ -14,7 +14,9 @@ use campus_proto::{
     users::Role,
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, micros, page_size, timestamp},
+    api::{
+        decode_cursor, encode_cursor, micros, next_page_token, page_after, page_size, timestamp,
+    },
     auth::Caller,
 };
 use campus_store::idempotency::Recalled;
@@ -206,14 +208,9 @@ impl Progress {
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.starts_at.to_string(), &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.starts_at.to_string(), &last.id])
+        });
         Ok(ListAttendanceSessionsResponse {
             sessions: rows.iter().map(session_message).collect(),
             next_page_token,
@@ -415,16 +412,7 @@ impl Progress {
                 ));
             }
         };
-        let after = if body.page_token.is_empty() {
-            (String::new(), String::new(), String::new())
-        } else {
-            let mut parts = decode_cursor(&body.page_token, 3)?.into_iter();
-            (
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-            )
-        };
+        let after = page_after(&body.page_token, 3)?;
         let school = if caller.is_platform_admin() {
             String::new()
         } else {
@@ -492,20 +480,13 @@ impl Progress {
             &self.store.database,
             &scope,
             status,
-            (&after.0, &after.1, &after.2),
+            (&after[0], &after[1], &after[2]),
             limit + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| {
-                    encode_cursor(&[&last.session_date, &last.session_id, &last.student_id])
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.session_date, &last.session_id, &last.student_id])
+        });
         Ok(ListAttendanceResponse {
             marks: rows.iter().map(mark_message).collect(),
             next_page_token,

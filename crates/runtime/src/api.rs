@@ -44,6 +44,26 @@ pub fn decode_cursor(token: &str, parts: usize) -> Result<Vec<String>, Status> {
     }
 }
 
+/// Trims a page read with `limit + 1` rows to `limit` and returns the next page's token: the
+/// cursor of its last row when a row was left over, else empty (this is the last page).
+pub fn next_page_token<T>(rows: &mut Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> String {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return String::new();
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor).unwrap_or_default()
+}
+
+/// The sort key a list request continues after: `parts` empty fields on the first page.
+pub fn page_after(token: &str, parts: usize) -> Result<Vec<String>, Status> {
+    if token.is_empty() {
+        Ok(vec![String::new(); parts])
+    } else {
+        decode_cursor(token, parts)
+    }
+}
+
 /// INVALID_ARGUMENT listing each `(field, why)` as a field violation (google.rpc.BadRequest)
 /// and in the message.
 pub fn invalid_argument(violations: &[(&str, String)]) -> Status {
@@ -143,6 +163,23 @@ mod tests {
         );
         assert!(decode_cursor("%%%", 2).is_err());
         assert!(decode_cursor(&token, 1).is_err());
+    }
+
+    #[test]
+    fn pages_are_trimmed_and_tokened_only_when_rows_are_left() {
+        use super::{next_page_token, page_after};
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(next_page_token(&mut rows, 2, |last| last.to_string()), "2");
+        assert_eq!(rows, [1, 2]);
+        let mut last_page = vec![1, 2];
+        assert_eq!(
+            next_page_token(&mut last_page, 2, |last| last.to_string()),
+            ""
+        );
+        assert_eq!(
+            page_after("", 2).ok(),
+            Some(vec![String::new(), String::new()])
+        );
     }
 
     #[test]

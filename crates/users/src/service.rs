@@ -16,7 +16,7 @@ use campus_proto::{
     },
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, page_size},
+    api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size},
     auth::{Caller, caller},
 };
 use campus_store::{idempotency::Recalled, is_unique_violation};
@@ -359,14 +359,9 @@ impl UsersService for Users {
         let mut rows = store::list_schools(&self.store.database, after, only.as_deref(), limit + 1)
             .await
             .map_err(UsersError::from)?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.name, &last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.name, &last.id])
+        });
         Ok(Response::new(ListSchoolsResponse {
             schools: rows.iter().map(school_message).collect(),
             next_page_token,
@@ -513,11 +508,7 @@ impl UsersService for Users {
             Ok(status) => i64::from(status as i32),
             Err(_) => return Err(UsersError::invalid("status", "is not a user status").into()),
         };
-        let after = if body.page_token.is_empty() {
-            String::new()
-        } else {
-            decode_cursor(&body.page_token, 1)?.remove(0)
-        };
+        let after = page_after(&body.page_token, 1)?.remove(0);
         let mut rows = store::list_users(
             &self.store.database,
             &school_id,
@@ -528,14 +519,7 @@ impl UsersService for Users {
         )
         .await
         .map_err(UsersError::from)?;
-        let next_page_token = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| encode_cursor(&[&last.id]))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
         Ok(Response::new(ListUsersResponse {
             users: rows.iter().map(user_message).collect(),
             next_page_token,
