@@ -228,6 +228,52 @@ async fn seed_courses(
     Ok(ids)
 }
 
+/// Enrols every seeded student in `course` and creates `sessions` attendance sessions of it;
+/// returns their ids. Progress learns of the course from events, so creation is retried until
+/// it has.
+async fn seed_class(
+    target: &Target,
+    seeded: &Seeded,
+    course: &str,
+    sessions: usize,
+) -> Result<Vec<String>, Error> {
+    let mut courses =
+        CoursesServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
+    for (student, _) in &seeded.students {
+        courses
+            .enroll(EnrollRequest {
+                course_id: course.to_owned(),
+                user_id: student.clone(),
+            })
+            .await?;
+    }
+    let mut progress =
+        ProgressServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
+    let mut ids = Vec::with_capacity(sessions);
+    for n in 0..sessions {
+        let id = loop {
+            let created = progress
+                .create_attendance_session(CreateAttendanceSessionRequest {
+                    request_id: format!("bench-session-{}-{course}-{n}", target.run_id),
+                    course_id: course.to_owned(),
+                    title: String::new(),
+                    session_date: "2026-11-02".into(),
+                    starts_at: Some(campus_runtime::api::timestamp(
+                        1_700_000_000_000_000 + i64::try_from(n).unwrap_or(0),
+                    )),
+                    ends_at: None,
+                })
+                .await;
+            match created {
+                Ok(answer) => break answer.into_inner().session.ok_or("no session")?.id,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
 /// Reads one counter of the server's `/metrics` (the sum over lines with every label).
 async fn metric(target: &Target, name: &str, labels: &[&str]) -> Result<f64, Error> {
     let Some(url) = &target.metrics else {
@@ -435,43 +481,12 @@ pub async fn run_scenario(
             let class_size = 100;
             let seeded = seed_school(target, "mark", class_size).await?;
             let course = seed_courses(target, &seeded, 1).await?.remove(0);
-            let mut teacher_courses =
-                CoursesServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
-            for (student, _) in &seeded.students {
-                teacher_courses
-                    .enroll(EnrollRequest {
-                        course_id: course.clone(),
-                        user_id: student.clone(),
-                    })
-                    .await?;
-            }
+            // One session per worker, as many classes are marked at once in a school day (all
+            // workers on one session would measure only its row locks).
+            let sessions =
+                seed_class(target, &seeded, &course, settings.concurrency.max(1)).await?;
             let mut progress_client =
                 ProgressServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
-            // One session per worker, as many classes are marked at once in a school day (all
-            // workers on one session would measure only its row locks). Progress learns of
-            // the course from events: retry until it has.
-            let mut sessions = Vec::new();
-            for n in 0..settings.concurrency.max(1) {
-                let session = loop {
-                    let created = progress_client
-                        .create_attendance_session(CreateAttendanceSessionRequest {
-                            request_id: format!("bench-session-{}-{n}", target.run_id),
-                            course_id: course.clone(),
-                            title: String::new(),
-                            session_date: "2026-11-02".into(),
-                            starts_at: Some(campus_runtime::api::timestamp(
-                                1_700_000_000_000_000 + i64::try_from(n).unwrap_or(0),
-                            )),
-                            ends_at: None,
-                        })
-                        .await;
-                    match created {
-                        Ok(answer) => break answer.into_inner().session.ok_or("no session")?.id,
-                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                };
-                sessions.push(session);
-            }
             let session = sessions[0].clone();
             let sessions = Arc::new(sessions);
             let students: Arc<Vec<String>> =
@@ -663,34 +678,7 @@ async fn watch(
 ) -> Result<Outcome, Error> {
     let seeded = seed_school(target, "watch", 10).await?;
     let course = seed_courses(target, &seeded, 1).await?.remove(0);
-    let mut teacher_courses =
-        CoursesServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
-    for (student, _) in &seeded.students {
-        teacher_courses
-            .enroll(EnrollRequest {
-                course_id: course.clone(),
-                user_id: student.clone(),
-            })
-            .await?;
-    }
-    let mut writer =
-        ProgressServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
-    let session = loop {
-        match writer
-            .create_attendance_session(CreateAttendanceSessionRequest {
-                request_id: format!("watch-session-{}", target.run_id),
-                course_id: course.clone(),
-                title: String::new(),
-                session_date: "2026-11-02".into(),
-                starts_at: Some(campus_runtime::api::timestamp(1_700_000_000_000_000)),
-                ends_at: None,
-            })
-            .await
-        {
-            Ok(answer) => break answer.into_inner().session.ok_or("no session")?.id,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    let session = seed_class(target, &seeded, &course, 1).await?.remove(0);
     let rss_before = server_rss_mib(target);
     // HTTP/2 allows 256 streams per connection here: spread the subscribers.
     let connections = target.subscribers.div_ceil(200).max(1);
