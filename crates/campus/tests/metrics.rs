@@ -3,14 +3,9 @@
 use campus_proto::finance::{ListAccountsRequest, finance_service_client::FinanceServiceClient};
 use campus_testkit::{Error, spawn_campus};
 
-/// The value of the sample line that starts with `prefix` and carries every label in `labels`.
+/// The value of a sample of `name` carrying every label (never a `# HELP` or `# TYPE` line).
 fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|line| line.starts_with(name) && !line.starts_with('#'))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
+    campus_testkit::metric_sample(metrics, name, labels)
 }
 
 #[tokio::test]

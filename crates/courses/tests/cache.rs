@@ -12,13 +12,7 @@ use common::{Error, courses_as, person, published_course, school};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 fn sample(metrics: &str, labels: &[&str]) -> f64 {
-    metrics
-        .lines()
-        .filter(|line| line.starts_with("campus_cache_requests_total"))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0.0)
+    campus_testkit::metric_sample(metrics, "campus_cache_requests_total", labels).unwrap_or(0.0)
 }
 
 #[tokio::test]

@@ -19,3 +19,18 @@ pub use redis::TestRedis;
 
 /// Errors in test set-up, with the step that failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The code of a call's error, or `Ok` if it succeeded: what most assertions compare.
+pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
+    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
+}
+
+/// The value of the first sample of metric `name` in Prometheus text whose line carries every
+/// one of `labels`.
+pub fn metric_sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(name))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}

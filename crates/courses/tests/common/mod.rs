@@ -1,6 +1,6 @@
 //! Set-up shared by the courses service's tests: schools, people with roles, and courses.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use campus_proto::{
     courses::{
@@ -101,7 +101,4 @@ pub async fn published_course(
         .ok_or("no course")?)
 }
 
-/// The code of a call's error, or `Ok` if it succeeded.
-pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
-    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
-}
+pub use campus_testkit::code;

@@ -1,6 +1,6 @@
 //! Set-up shared by the finance tests: users with their own tokens, accounts, categories.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use campus_proto::{
     finance::{
@@ -115,7 +115,4 @@ pub async fn database(campus: &TestCampus) -> Result<Database, Error> {
     Ok(Database::connect_lazy(&flags.database)?)
 }
 
-/// The code of a call's error, or `Ok` if it succeeded.
-pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
-    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
-}
+pub use campus_testkit::code;

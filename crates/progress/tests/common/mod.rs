@@ -1,7 +1,7 @@
 //! A class to test with: a school, its admin, an instructor, students, and a published course
 //! with lessons that every student is enrolled in, once progress has heard of it all.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::time::Duration;
 
@@ -198,7 +198,4 @@ pub async fn wait_until_known(campus: &TestCampus, class: &Class) -> Result<(), 
     Ok(())
 }
 
-/// The code of a call's error, or `Ok` if it succeeded.
-pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
-    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
-}
+pub use campus_testkit::code;

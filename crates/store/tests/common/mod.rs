@@ -59,11 +59,5 @@ pub fn sample(registry: &prometheus::Registry, name: &str, labels: &[&str]) -> f
     use prometheus::Encoder as _;
     let mut text = Vec::new();
     let _ = prometheus::TextEncoder::new().encode(&registry.gather(), &mut text);
-    String::from_utf8_lossy(&text)
-        .lines()
-        .filter(|line| line.starts_with(name))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0.0)
+    campus_testkit::metric_sample(&String::from_utf8_lossy(&text), name, labels).unwrap_or(0.0)
 }

@@ -1,6 +1,6 @@
 //! Set-up shared by the users service's tests: a server, an admin, schools and users.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use campus_proto::users::{
     CreateSchoolRequest, CreateUserRequest, LoginRequest, LoginResponse, Role, School, User,
@@ -90,7 +90,4 @@ pub async fn login(
         .map(tonic::Response::into_inner)
 }
 
-/// The code of a call's error, or `Ok` if it succeeded.
-pub fn code<T>(result: Result<T, tonic::Status>) -> tonic::Code {
-    result.map_or_else(|status| status.code(), |_| tonic::Code::Ok)
-}
+pub use campus_testkit::code;
