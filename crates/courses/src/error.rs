@@ -53,14 +53,7 @@ impl From<CoursesError> for Status {
             CoursesError::FailedPrecondition(message) => Status::failed_precondition(message),
             CoursesError::AlreadyExists(message) => Status::already_exists(message),
             CoursesError::Status(status) => status,
-            CoursesError::Database(error) => {
-                tracing::error!(%error, "courses database call failed");
-                if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
-                    Status::unavailable("the courses database is unavailable; retry")
-                } else {
-                    Status::internal("internal error")
-                }
-            }
+            CoursesError::Database(error) => campus_store::database_status("courses", &error),
             CoursesError::Internal(error) => {
                 tracing::error!(%error, "courses call failed");
                 Status::internal("internal error")

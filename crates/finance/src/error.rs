@@ -65,14 +65,7 @@ impl From<FinanceError> for Status {
                     "the write conflicted with a concurrent one and was not applied; retry",
                 )
             }
-            FinanceError::Database(error) => {
-                tracing::error!(%error, "finance database call failed");
-                if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
-                    Status::unavailable("the finance database is unavailable; retry")
-                } else {
-                    Status::internal("internal error")
-                }
-            }
+            FinanceError::Database(error) => campus_store::database_status("finance", &error),
             FinanceError::Internal(error) => {
                 tracing::error!(%error, "finance call failed");
                 Status::internal("internal error")

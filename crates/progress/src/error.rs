@@ -55,14 +55,7 @@ impl From<ProgressError> for Status {
             ProgressError::FailedPrecondition(message) => Status::failed_precondition(message),
             ProgressError::AlreadyExists(message) => Status::already_exists(message),
             ProgressError::Status(status) => status,
-            ProgressError::Database(error) => {
-                tracing::error!(%error, "progress database call failed");
-                if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
-                    Status::unavailable("the progress database is unavailable; retry")
-                } else {
-                    Status::internal("internal error")
-                }
-            }
+            ProgressError::Database(error) => campus_store::database_status("progress", &error),
             ProgressError::Internal(error) => {
                 tracing::error!(%error, "progress call failed");
                 Status::internal("internal error")

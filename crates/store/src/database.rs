@@ -34,6 +34,18 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// The status a service answers for a failed database call, logged once here: UNAVAILABLE
+/// (retry) when the database could not be reached or no connection was free, INTERNAL
+/// otherwise. The cause is never sent to the client.
+pub fn database_status(service: &str, error: &sqlx::Error) -> tonic::Status {
+    tracing::error!(%error, service, "database call failed");
+    if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
+        tonic::Status::unavailable(format!("the {service} database is unavailable; retry"))
+    } else {
+        tonic::Status::internal("internal error")
+    }
+}
+
 /// One crate's migrations, written once per backend (their SQL dialects differ).
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {

@@ -64,14 +64,7 @@ impl From<UsersError> for Status {
                 )
             }
             UsersError::Status(status) => status,
-            UsersError::Database(error) => {
-                tracing::error!(%error, "users database call failed");
-                if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
-                    Status::unavailable("the users database is unavailable; retry")
-                } else {
-                    Status::internal("internal error")
-                }
-            }
+            UsersError::Database(error) => campus_store::database_status("users", &error),
             UsersError::Internal(error) => {
                 tracing::error!(%error, "users call failed");
                 Status::internal("internal error")
