@@ -84,17 +84,6 @@ fn fingerprint(parts: &[&[u8]]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
-/// What a write with a request id does when its id was seen before.
-fn replay<R>(recalled: Option<Recalled<R>>) -> Result<Option<R>, UsersError> {
-    match recalled {
-        None => Ok(None),
-        Some(Recalled::Same(response)) => Ok(Some(response)),
-        Some(Recalled::Conflict) => Err(UsersError::AlreadyExists(
-            "request_id was already used for a different request",
-        )),
-    }
-}
-
 /// A user to create, as a request gave it.
 #[derive(Debug)]
 pub(crate) struct NewUser<'a> {
@@ -110,6 +99,31 @@ pub(crate) struct NewUser<'a> {
 const ACTIVE: i64 = UserStatus::Active as i64;
 
 impl Users {
+    /// The first answer to a retried write: `None` without a request id or for a new one;
+    /// ALREADY_EXISTS when the id was used for a different request.
+    async fn earlier_answer<R: prost::Message + Default>(
+        &self,
+        scope: &str,
+        request_id: &str,
+        fingerprint: &[u8],
+    ) -> Result<Option<R>, UsersError> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        match self
+            .store
+            .database
+            .recall::<R>(scope, request_id, fingerprint)
+            .await?
+        {
+            None => Ok(None),
+            Some(Recalled::Same(response)) => Ok(Some(response)),
+            Some(Recalled::Conflict) => Err(UsersError::AlreadyExists(
+                "request_id was already used for a different request",
+            )),
+        }
+    }
+
     /// Validates and stores a new user with `roles` (register and create share this), with
     /// its `user.created` event, answering a retried request id with the first answer.
     pub(crate) async fn add_user(
@@ -145,13 +159,9 @@ impl Users {
             display_name.as_bytes(),
             &roles_to_bits(&roles).to_be_bytes(),
         ]);
-        if !request_id.is_empty()
-            && let Some(user) = replay(
-                self.store
-                    .database
-                    .recall::<User>(&scope, request_id, &key_bytes)
-                    .await?,
-            )?
+        if let Some(user) = self
+            .earlier_answer::<User>(&scope, request_id, &key_bytes)
+            .await?
         {
             return Ok(user);
         }
@@ -201,13 +211,9 @@ impl Users {
             Ok(()) => Ok(user),
             Err(UsersError::Database(error)) if is_unique_violation(&error) => {
                 // A concurrent retry of this request may have won: answer as it did.
-                if !request_id.is_empty()
-                    && let Some(user) = replay(
-                        self.store
-                            .database
-                            .recall::<User>(&scope, request_id, &key_bytes)
-                            .await?,
-                    )?
+                if let Some(user) = self
+                    .earlier_answer::<User>(&scope, request_id, &key_bytes)
+                    .await?
                 {
                     return Ok(user);
                 }
@@ -254,14 +260,9 @@ impl UsersService for Users {
             slug.as_bytes(),
             &[u8::from(body.self_sign_up_enabled)],
         ]);
-        if !body.request_id.is_empty()
-            && let Some(response) = replay(
-                self.store
-                    .database
-                    .recall::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
-                    .await
-                    .map_err(UsersError::from)?,
-            )?
+        if let Some(response) = self
+            .earlier_answer::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
+            .await?
         {
             return Ok(Response::new(response));
         }
@@ -296,14 +297,9 @@ impl UsersService for Users {
         match written {
             Ok(()) => Ok(Response::new(response)),
             Err(UsersError::Database(error)) if is_unique_violation(&error) => {
-                if !body.request_id.is_empty()
-                    && let Some(response) = replay(
-                        self.store
-                            .database
-                            .recall::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
-                            .await
-                            .map_err(UsersError::from)?,
-                    )?
+                if let Some(response) = self
+                    .earlier_answer::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
+                    .await?
                 {
                     return Ok(Response::new(response));
                 }
