@@ -12,11 +12,10 @@ COPY Cargo.toml Cargo.lock buf.yaml ./
 COPY proto proto
 COPY crates crates
 RUN cargo build --release --locked -p campus \
- && strip target/release/campus \
- && cp target/release/campus /campus
+ && strip target/release/campus
 
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /campus /usr/local/bin/campus
+COPY --from=build /src/target/release/campus /usr/local/bin/campus
 USER 65532:65532
 # gRPC and grpc-web; admin (/metrics).
 EXPOSE 50051 9464

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run test lint fmt proto-lint proto-breaking bench k8s-validate
+.PHONY: all build run test lint fmt proto-lint proto-breaking bench k8s-venv k8s-validate k8s-rehearse
 
 all: build
 
@@ -45,10 +45,23 @@ proto-breaking:
 bench:
 	$(CARGO) run --release --locked -p campus -- bench --json target/bench/report.json --markdown target/bench/report.md
 
-## k8s-validate: render each kustomize overlay and validate it (Kubernetes 1.30 schemas, probes,
-## resources, non-root); needs kubectl, installs kubernetes-validate into target/k8s-venv
 K8S_VENV := target/k8s-venv
-k8s-validate:
+K8S_PYTHON_PACKAGES := kubernetes-validate==1.37.0 PyYAML==6.0.2 grpcio==1.85.3 \
+	grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 protobuf==7.36.2
+
+## k8s-venv: the Python tools of the k8s checks, pinned, in target/k8s-venv
+k8s-venv:
 	@test -x $(K8S_VENV)/bin/python || python3 -m venv $(K8S_VENV)
-	@$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 PyYAML==6.0.2
+	@$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check $(K8S_PYTHON_PACKAGES)
+
+## k8s-validate: render each kustomize overlay and validate it (Kubernetes 1.30 schemas, probes,
+## resources, non-root); needs kubectl
+k8s-validate: k8s-venv
 	$(K8S_VENV)/bin/python k8s/validate.py
+
+## k8s-rehearse: build the image from the Dockerfile (no container engine) and bring the dev
+## overlay up on this machine: pods in network namespaces, read-only non-root image, probes,
+## a school's first day through the Services, graceful termination, traces. Needs root,
+## kubectl and the PostgreSQL and Redis server binaries; logs in target/k8s-rehearsal/logs
+k8s-rehearse: k8s-venv
+	unshare --mount --propagation private env PYTHONPATH=k8s $(K8S_VENV)/bin/python -m rehearsal

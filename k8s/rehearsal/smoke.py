@@ -1,0 +1,156 @@
+"""A school's first day, called through the Services as a client in the cluster would.
+
+The client knows no Campus code: it reads the contracts from each service's reflection
+endpoint (as grpcurl does) and builds its requests from them. The calls cross every edge of
+the mesh: tokens verified with users' keys, courses → users (instructor names), courses →
+progress (progress fan-out), courses → progress by events (enrolments), and finance.
+"""
+
+import datetime
+import time
+import uuid
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import duration_pb2, empty_pb2, field_mask_pb2, timestamp_pb2, wrappers_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from .probes import NO_PROXY
+
+REFLECTION = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+WELL_KNOWN = {module.DESCRIPTOR.name: module.DESCRIPTOR
+              for module in (duration_pb2, empty_pb2, field_mask_pb2, timestamp_pb2, wrappers_pb2)}
+
+
+class Client:
+    """Calls any method of a service by name, with JSON-shaped requests and responses."""
+
+    def __init__(self, address):
+        self.channel = grpc.insecure_channel(address, options=NO_PROXY)
+        self.pool = descriptor_pool.DescriptorPool()
+        self.files, self.added = {}, set()
+
+    def reflect(self, **request):
+        """File descriptors the reflection service answers with (v1, same wire format as v1alpha)."""
+        call = self.channel.stream_stream(
+            REFLECTION,
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        (response,) = list(call(iter([reflection_pb2.ServerReflectionRequest(**request)]), timeout=5))
+        if response.HasField("error_response"):
+            raise LookupError(f"reflection: {response.error_response.error_message}")
+        for raw in response.file_descriptor_response.file_descriptor_proto:
+            proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            self.files[proto.name] = proto
+
+    def add(self, name):
+        """Adds a file and its imports to the pool."""
+        if name in self.added:
+            return
+        if name not in self.files:
+            if name in WELL_KNOWN:
+                self.files[name] = descriptor_pb2.FileDescriptorProto()
+                WELL_KNOWN[name].CopyToProto(self.files[name])
+            else:
+                self.reflect(file_by_filename=name)
+        for dependency in self.files[name].dependency:
+            self.add(dependency)
+        self.pool.Add(self.files[name])
+        self.added.add(name)
+
+    def call(self, method, request, token=None):
+        """`package.Service/Method` with a request given as a dict; the response as a dict."""
+        service, name = method.rsplit("/", 1)
+        try:
+            self.pool.FindServiceByName(service)
+        except KeyError:
+            self.reflect(file_containing_symbol=service)
+            for file_name in list(self.files):
+                self.add(file_name)
+        descriptor = self.pool.FindServiceByName(service).FindMethodByName(name)
+        request_type = message_factory.GetMessageClass(descriptor.input_type)
+        response_type = message_factory.GetMessageClass(descriptor.output_type)
+        stub = self.channel.unary_unary(
+            f"/{method}",
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        metadata = [("authorization", f"Bearer {token}")] if token else []
+        response = stub(json_format.ParseDict(request, request_type()), metadata=metadata, timeout=10)
+        return json_format.MessageToDict(response, preserving_proto_field_name=True)
+
+
+def eventually(what, attempt, seconds=30):
+    """`attempt()`'s first truthy result, retried while it fails or returns nothing."""
+    deadline, last = time.monotonic() + seconds, None
+    while time.monotonic() < deadline:
+        try:
+            result = attempt()
+            if result:
+                return result
+            last = "no result yet"
+        except grpc.RpcError as error:
+            last = f"{error.code().name}: {error.details()}"
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {seconds} s (last: {last})")
+
+
+def first_day(clients, admin_email, admin_password, report):
+    """Runs the flow; `report` receives one line per step that was checked."""
+    users, courses, progress, finance = (clients[name] for name in ("users", "courses", "progress", "finance"))
+    admin = users.call("campus.users.v1.UsersService/Login",
+                       {"email": admin_email, "password": admin_password})["tokens"]["access_token"]
+    school = users.call("campus.users.v1.UsersService/CreateSchool",
+                        {"name": "Rehearsal School", "slug": f"rehearsal-{uuid.uuid4().hex[:8]}"}, admin)["school"]
+    report("users: platform admin logged in and created a school")
+
+    def person(email, name, role):
+        user = users.call("campus.users.v1.UsersService/CreateUser", {
+            "school_id": school["id"], "email": email, "display_name": name,
+            "roles": [role], "initial_password": "rehearsal passphrase",
+        }, admin)["user"]
+        token = users.call("campus.users.v1.UsersService/Login", {
+            "school_id": school["id"], "email": email, "password": "rehearsal passphrase",
+        })["tokens"]["access_token"]
+        return user["id"], token
+
+    _, teacher = person("ada@rehearsal.example", "Ada Teacher", "ROLE_INSTRUCTOR")
+    student_id, student = person("sam@rehearsal.example", "Sam Student", "ROLE_STUDENT")
+    report("users: an instructor and a student created and logged in")
+
+    course = courses.call("campus.courses.v1.CoursesService/CreateCourse",
+                          {"school_id": school["id"], "title": "Rehearsal 101"}, teacher)["course"]
+    courses.call("campus.courses.v1.CoursesService/AddLesson", {"course_id": course["id"], "title": "Welcome"}, teacher)
+    version = courses.call("campus.courses.v1.CoursesService/GetCourse", {"course_id": course["id"]}, teacher)["course"]["version"]
+    courses.call("campus.courses.v1.CoursesService/PublishCourse", {"course_id": course["id"], "version": version}, teacher)
+    courses.call("campus.courses.v1.CoursesService/Enroll", {"course_id": course["id"], "user_id": student_id}, teacher)
+    report("courses: the instructor's token verified with users' keys; course created, published, student enrolled")
+
+    def enrolled_with_progress():
+        listed = courses.call("campus.courses.v1.CoursesService/ListCoursesForUser", {}, student).get("courses", [])
+        known = [c for c in listed if c.get("progress_state") == "PROGRESS_STATE_KNOWN"
+                 and c.get("progress", {}).get("total_lessons") == 1]
+        return known[0] if known else None
+
+    mine = eventually("the student's course with progress", enrolled_with_progress)
+    if mine.get("instructor_display_name") != "Ada Teacher":
+        raise AssertionError(f"courses → users: instructor name is {mine.get('instructor_display_name')!r}")
+    report("courses → users (instructor name) and courses → progress (progress of the enrolment, opened by event)")
+
+    today = datetime.datetime.now(datetime.timezone.utc)
+    session_request = str(uuid.uuid4())
+    eventually("an attendance session", lambda: progress.call(
+        "campus.progress.v1.ProgressService/CreateAttendanceSession", {
+            "request_id": session_request, "course_id": course["id"],
+            "session_date": today.date().isoformat(), "starts_at": today.isoformat().replace("+00:00", "Z"),
+        }, teacher))
+    report("progress: an attendance session for the course (progress learnt it from courses' events)")
+
+    account = finance.call("campus.finance.v1.FinanceService/CreateAccount", {
+        "name": "Pocket money", "kind": "ACCOUNT_KIND_CASH", "currency": "EUR", "opening_balance_minor": 1500,
+    }, student)["account"]
+    fetched = finance.call("campus.finance.v1.FinanceService/GetAccount", {"account_id": account["id"]}, student)["account"]
+    if fetched["name"] != "Pocket money":
+        raise AssertionError(f"finance: the account read back as {fetched}")
+    report("finance: the student opened an account and read it back")
