@@ -9,11 +9,13 @@
 //! - [`bench_cli`]: `campus bench`, the benchmark against a bare-tonic baseline.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
+//! - [`report`]: how a failed command is printed.
 
 pub mod backup_cli;
 pub mod bench_cli;
 pub mod finance_cli;
 pub mod migrate;
+pub mod report;
 pub mod role;
 pub mod serve;
 pub mod users_cli;

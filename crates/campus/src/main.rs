@@ -71,7 +71,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("campus: {error:#}");
+            eprintln!("campus: {}", campus::report::one_line(&error));
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,8 @@
 //! The public keys that verify access tokens, fetched from the users service (`GetJwks`) and
 //! refreshed when a token names a key not seen yet (at most once a second, so a flood of
-//! forged `kid`s cannot turn into a flood of key fetches).
+//! forged `kid`s cannot turn into a flood of key fetches). While the users service cannot be
+//! reached, an unknown key means "cannot verify now", not "invalid token": clients retry
+//! instead of throwing their tokens away.
 
 use std::{
     collections::HashMap,
@@ -32,11 +34,23 @@ impl KeySource for PeerChannel {
     }
 }
 
+/// The users service could not be asked for the key a token names.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the token keys cannot be fetched from the users service")]
+pub struct KeysUnavailable;
+
+/// When the set was last fetched, and whether that fetch failed.
+#[derive(Debug, Default)]
+struct LastFetch {
+    at: Option<Instant>,
+    failed: bool,
+}
+
 /// Cached verification keys by `kid`.
 #[derive(Clone)]
 pub struct KeySet {
     keys: Arc<RwLock<HashMap<String, Arc<DecodingKey>>>>,
-    last_fetch: Arc<Mutex<Option<Instant>>>,
+    last_fetch: Arc<Mutex<LastFetch>>,
     source: Arc<dyn KeySource>,
 }
 
@@ -56,23 +70,32 @@ impl KeySet {
         }
     }
 
-    /// The key with this `kid`, fetching the set again if it is unknown.
-    pub async fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    /// The key with this `kid`, fetching the set again if it is unknown: `Ok(None)` when the
+    /// users service answered without it, [`KeysUnavailable`] when it could not be asked.
+    pub async fn get(&self, kid: &str) -> Result<Option<Arc<DecodingKey>>, KeysUnavailable> {
         if let Some(key) = self.keys.read().await.get(kid) {
-            return Some(Arc::clone(key));
+            return Ok(Some(Arc::clone(key)));
         }
-        self.refresh().await;
-        self.keys.read().await.get(kid).cloned()
+        let failed = self.refresh().await;
+        match self.keys.read().await.get(kid) {
+            Some(key) => Ok(Some(Arc::clone(key))),
+            None if failed => Err(KeysUnavailable),
+            None => Ok(None),
+        }
     }
 
-    /// Fetches the set again, unless it was fetched less than a second ago.
-    async fn refresh(&self) {
+    /// Fetches the set again, unless it was fetched less than a second ago; whether the latest
+    /// fetch failed.
+    async fn refresh(&self) -> bool {
         let mut last_fetch = self.last_fetch.lock().await;
-        if last_fetch.is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL) {
-            return;
+        if last_fetch
+            .at
+            .is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL)
+        {
+            return last_fetch.failed;
         }
-        *last_fetch = Some(Instant::now());
-        match self.source.fetch().await {
+        last_fetch.at = Some(Instant::now());
+        last_fetch.failed = match self.source.fetch().await {
             Ok(jwks) => {
                 let keys = jwks
                     .iter()
@@ -84,10 +107,13 @@ impl KeySet {
                     })
                     .collect();
                 *self.keys.write().await = keys;
+                false
             }
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "fetching token keys from the users service failed");
+                true
             }
-        }
+        };
+        last_fetch.failed
     }
 }

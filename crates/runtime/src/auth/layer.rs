@@ -12,7 +12,10 @@ use jsonwebtoken::{Algorithm, Validation};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::{AuthConfig, Claims, keys::KeySet};
+use super::{
+    AuthConfig, Claims,
+    keys::{KeySet, KeysUnavailable},
+};
 
 /// Verifies tokens with a [`KeySet`]; calls to public methods pass untouched.
 #[derive(Debug, Clone)]
@@ -53,6 +56,8 @@ enum TokenError {
     NoKid,
     #[error("unknown key {0}")]
     UnknownKey(String),
+    #[error("cannot verify the token now: {0}")]
+    KeysUnavailable(#[from] KeysUnavailable),
     #[error("invalid token: {0}")]
     Invalid(jsonwebtoken::errors::Error),
 }
@@ -81,7 +86,7 @@ impl Verifier {
         let key = self
             .keys
             .get(&kid)
-            .await
+            .await?
             .ok_or(TokenError::UnknownKey(kid))?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(TokenError::Invalid)?;
@@ -176,15 +181,22 @@ where
                 }
                 Err(error) => {
                     tracing::debug!(%error, "refused a call without a valid access token");
-                    let message = match error {
-                        TokenError::Missing => "this call needs an access token",
+                    let status = match error {
+                        TokenError::Missing => {
+                            Status::unauthenticated("this call needs an access token")
+                        }
                         TokenError::Header(_)
                         | TokenError::Algorithm(_)
                         | TokenError::NoKid
                         | TokenError::UnknownKey(_)
-                        | TokenError::Invalid(_) => "the access token is invalid or expired",
+                        | TokenError::Invalid(_) => {
+                            Status::unauthenticated("the access token is invalid or expired")
+                        }
+                        TokenError::KeysUnavailable(_) => Status::unavailable(
+                            "the access token cannot be verified now (users service unreachable); retry",
+                        ),
                     };
-                    Ok(Status::unauthenticated(message).into_http())
+                    Ok(status.into_http())
                 }
             }
         })
