@@ -104,10 +104,14 @@ impl Courses {
         school_id: &str,
         roles: &[Role],
     ) -> Result<bool, CoursesError> {
-        let mut users = UsersServiceClient::new(self.users.clone());
-        let found = users
-            .batch_get_users(BatchGetUsersRequest {
-                user_ids: vec![user_id.to_owned()],
+        let found = self
+            .users
+            .idempotent(|channel| async move {
+                UsersServiceClient::new(channel)
+                    .batch_get_users(BatchGetUsersRequest {
+                        user_ids: vec![user_id.to_owned()],
+                    })
+                    .await
             })
             .await?
             .into_inner()

@@ -24,7 +24,7 @@ mod store;
 use campus_proto::courses::{
     Course, ListCoursesForUserResponse, courses_service_server::CoursesServiceServer,
 };
-use campus_runtime::client::{PeerChannel, Peers};
+use campus_runtime::client::{Peer, Peers};
 use campus_store::{Cache, Migrations, Store};
 
 pub use config::CoursesConfig;
@@ -42,8 +42,8 @@ pub const MIGRATIONS: Migrations = Migrations {
 #[derive(Debug, Clone)]
 pub struct Courses {
     store: Store,
-    users: PeerChannel,
-    progress: PeerChannel,
+    users: Peer,
+    progress: Peer,
     /// GetCourse answers, by course.
     course_cache: Cache<Course>,
     /// ListCoursesForUser pages, tagged by user and by school.

@@ -149,11 +149,20 @@ impl Courses {
             .collect();
         ids.sort();
         ids.dedup();
-        let mut users = UsersServiceClient::new(self.users.clone());
-        match users
-            .batch_get_users(BatchGetUsersRequest { user_ids: ids })
-            .await
-        {
+        let answer = self
+            .users
+            .idempotent(|channel| {
+                let request = BatchGetUsersRequest {
+                    user_ids: ids.clone(),
+                };
+                async move {
+                    UsersServiceClient::new(channel)
+                        .batch_get_users(request)
+                        .await
+                }
+            })
+            .await;
+        match answer {
             Ok(answer) => Some(
                 answer
                     .into_inner()
@@ -182,13 +191,21 @@ impl Courses {
                 .saturating_sub(ANSWER_MARGIN)
                 .min(self.config.progress_timeout)
         });
-        let mut progress = ProgressServiceClient::new(self.progress.clone());
-        let mut request = tonic::Request::new(BatchGetProgressRequest {
-            user_id: user_id.to_owned(),
-            course_ids: rows.iter().map(|row| row.course.id.clone()).collect(),
+        let course_ids: Vec<String> = rows.iter().map(|row| row.course.id.clone()).collect();
+        let ends = tokio::time::Instant::now() + budget;
+        let answer = self.progress.idempotent(|channel| {
+            let mut request = tonic::Request::new(BatchGetProgressRequest {
+                user_id: user_id.to_owned(),
+                course_ids: course_ids.clone(),
+            });
+            request.set_timeout(ends.saturating_duration_since(tokio::time::Instant::now()));
+            async move {
+                ProgressServiceClient::new(channel)
+                    .batch_get_progress(request)
+                    .await
+            }
         });
-        request.set_timeout(budget);
-        match tokio::time::timeout(budget, progress.batch_get_progress(request)).await {
+        match tokio::time::timeout(budget, answer).await {
             Ok(Ok(answer)) => Some(
                 answer
                     .into_inner()

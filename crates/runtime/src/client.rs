@@ -13,10 +13,43 @@ use tonic::{
     transport::{Channel, Endpoint, channel::Change},
 };
 
-use crate::{call_context::current_deadline, config::PeersConfig, propagation};
+use crate::{call_context::current_deadline, config::PeersConfig, propagation, retry::Retries};
 
 /// A channel to a peer service, ready to wrap in that peer's generated client.
 pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
+
+/// A peer service: the channel to it and the retry budget of the calls made to it.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    channel: PeerChannel,
+    retries: Retries,
+}
+
+impl Peer {
+    /// A peer reached over `channel`, with the default retry budget.
+    pub fn new(channel: PeerChannel) -> Self {
+        Self {
+            channel,
+            retries: Retries::default(),
+        }
+    }
+
+    /// The channel, for a generated client.
+    pub fn channel(&self) -> PeerChannel {
+        self.channel.clone()
+    }
+
+    /// Runs an idempotent call (a read) to the peer, retried on UNAVAILABLE within the
+    /// peer's budget and the deadline of the call being served (see [`crate::retry`]).
+    pub async fn idempotent<T, F, Fut>(&self, call: F) -> Result<T, Status>
+    where
+        F: FnMut(PeerChannel) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
+        let mut call = call;
+        self.retries.idempotent(|| call(self.channel.clone())).await
+    }
+}
 
 /// Adds trace context, the caller's `authorization` and the remaining deadline to every
 /// outgoing call.
@@ -183,24 +216,24 @@ impl Peers {
         ]
     }
 
-    /// A channel to the users service.
-    pub fn users(&self) -> PeerChannel {
-        peer_channel(self.uri(self.configured.users.as_ref()))
+    /// The users service.
+    pub fn users(&self) -> Peer {
+        Peer::new(peer_channel(self.uri(self.configured.users.as_ref())))
     }
 
-    /// A channel to the courses service.
-    pub fn courses(&self) -> PeerChannel {
-        peer_channel(self.uri(self.configured.courses.as_ref()))
+    /// The courses service.
+    pub fn courses(&self) -> Peer {
+        Peer::new(peer_channel(self.uri(self.configured.courses.as_ref())))
     }
 
-    /// A channel to the progress service.
-    pub fn progress(&self) -> PeerChannel {
-        peer_channel(self.uri(self.configured.progress.as_ref()))
+    /// The progress service.
+    pub fn progress(&self) -> Peer {
+        Peer::new(peer_channel(self.uri(self.configured.progress.as_ref())))
     }
 
-    /// A channel to the finance service.
-    pub fn finance(&self) -> PeerChannel {
-        peer_channel(self.uri(self.configured.finance.as_ref()))
+    /// The finance service.
+    pub fn finance(&self) -> Peer {
+        Peer::new(peer_channel(self.uri(self.configured.finance.as_ref())))
     }
 
     fn uri(&self, configured: Option<&Uri>) -> Uri {

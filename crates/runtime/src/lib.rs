@@ -9,7 +9,7 @@
 //! - [`server`]: the server builder (health, reflection, grpc-web, limits, shutdown).
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
-//! - [`client`]: channels to peer services.
+//! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
 
@@ -22,6 +22,7 @@ pub mod config;
 mod cors;
 pub mod metrics;
 pub mod propagation;
+pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

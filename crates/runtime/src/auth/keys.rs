@@ -14,7 +14,7 @@ use campus_proto::users::{GetJwksRequest, Jwk, users_service_client::UsersServic
 use jsonwebtoken::DecodingKey;
 use tokio::sync::{Mutex, RwLock};
 
-use crate::client::PeerChannel;
+use crate::client::Peer;
 
 /// Shortest time between two fetches of the key set.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -27,10 +27,16 @@ pub trait KeySource: Send + Sync + 'static {
 }
 
 #[async_trait::async_trait]
-impl KeySource for PeerChannel {
+impl KeySource for Peer {
     async fn fetch(&self) -> Result<Vec<Jwk>, tonic::Status> {
-        let mut users = UsersServiceClient::new(self.clone());
-        Ok(users.get_jwks(GetJwksRequest {}).await?.into_inner().keys)
+        let answer = self
+            .idempotent(|channel| async move {
+                UsersServiceClient::new(channel)
+                    .get_jwks(GetJwksRequest {})
+                    .await
+            })
+            .await?;
+        Ok(answer.into_inner().keys)
     }
 }
 

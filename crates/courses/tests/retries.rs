@@ -1,0 +1,119 @@
+//! Idempotent peer calls are retried on UNAVAILABLE: a progress replica that refuses one call
+//! (as one going away in a rolling update does) costs a retry, not the student's progress.
+
+mod common;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use campus_proto::{
+    courses::{EnrollRequest, ListCoursesForUserRequest, ProgressState},
+    progress::{
+        BatchGetProgressRequest, BatchGetProgressResponse,
+        progress_service_client::ProgressServiceClient,
+        progress_service_server::{ProgressService, ProgressServiceServer},
+    },
+    users::Role,
+};
+use campus_testkit::{CampusOptions, TestCampus, spawn_campus};
+use common::{Error, courses_as, person, published_course, school};
+use tonic::{Request, Response, Status};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// A progress replica that answers its first BatchGetProgress with UNAVAILABLE, then passes
+/// calls on to the real progress service at `real`.
+struct FlakyProgress {
+    real: String,
+    calls: Arc<AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl ProgressService for FlakyProgress {
+    async fn batch_get_progress(
+        &self,
+        request: Request<BatchGetProgressRequest>,
+    ) -> Result<Response<BatchGetProgressResponse>, Status> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(Status::unavailable("this replica is going away"));
+        }
+        let mut forwarded = Request::new(request.get_ref().clone());
+        if let Some(authorization) = request.metadata().get("authorization") {
+            forwarded
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
+        ProgressServiceClient::connect(self.real.clone())
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
+            .batch_get_progress(forwarded)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_progress_call_refused_once_is_retried() -> Result<(), Error> {
+    let main = spawn_campus().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let flaky_addr = listener.local_addr()?;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let flaky = FlakyProgress {
+        real: main.url(),
+        calls: Arc::clone(&calls),
+    };
+    let flaky_server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(ProgressServiceServer::new(flaky))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+
+    let meadow = school(&main, "meadow").await?;
+    let teacher = person(&main, &meadow, "teacher@meadow.example", Role::Instructor).await?;
+    let pupil = person(&main, &meadow, "pupil@meadow.example", Role::Student).await?;
+    let course = published_course(&main, &teacher, "Botany").await?;
+    courses_as(&main, &pupil.token)
+        .await?
+        .enroll(EnrollRequest {
+            course_id: course.id,
+            user_id: String::new(),
+        })
+        .await?;
+
+    let courses = TestCampus::start(CampusOptions {
+        role: campus::Role::Courses,
+        database_url: Some(main.database_url().to_owned()),
+        args: vec![
+            "--users-addr".into(),
+            main.url(),
+            "--progress-addr".into(),
+            format!("http://{flaky_addr}"),
+        ],
+        ..CampusOptions::default()
+    })
+    .await?;
+    courses
+        .wait_for_status("campus.courses.v1.CoursesService", ServingStatus::Serving)
+        .await?;
+    let mut request = tonic::Request::new(ListCoursesForUserRequest::default());
+    request.set_timeout(Duration::from_secs(5));
+    let page = courses_as(&courses, &pupil.token)
+        .await?
+        .list_courses_for_user(request)
+        .await?
+        .into_inner();
+    assert_eq!(page.courses.len(), 1);
+    assert_eq!(
+        page.courses[0].progress_state,
+        ProgressState::Known as i32,
+        "the refused call was not retried"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one refusal, one retry");
+
+    courses.shutdown().await?;
+    flaky_server.abort();
+    main.shutdown().await
+}
