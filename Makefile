@@ -63,5 +63,6 @@ k8s-validate: k8s-venv
 ## overlay up on this machine: pods in network namespaces, read-only non-root image, probes,
 ## a school's first day through the Services, graceful termination, traces. Needs root,
 ## kubectl and the PostgreSQL and Redis server binaries; logs in target/k8s-rehearsal/logs
+REPLICAS ?= 2
 k8s-rehearse: k8s-venv
-	unshare --mount --propagation private env PYTHONPATH=k8s $(K8S_VENV)/bin/python -m rehearsal
+	unshare --mount --propagation private env PYTHONPATH=k8s $(K8S_VENV)/bin/python -m rehearsal --replicas $(REPLICAS)

@@ -3,13 +3,16 @@
 Steps (each prints a line; any failure ends the run with a non-zero exit):
  1. Build the image the Dockerfile describes (image.py).
  2. Render the dev overlay; start its PostgreSQL and Redis, and an OTLP collector, on a bridge.
- 3. Run the migration Job's container to completion.
- 4. Start every Deployment's pods at once, each in its own network namespace with its own IP,
-    in the read-only image as the manifest's non-root user, with the manifest's args and the
-    environment the kubelet would give (image ENV, ConfigMap, Secret).
+ 3. Start the migration Job and every Deployment's pods at once (two replicas each, as
+    `kubectl scale` would set them; `--replicas`), each pod in its own network namespace with
+    its own IP, in the read-only image as the manifest's non-root user, with the manifest's
+    args and the environment the kubelet would give (image ENV, ConfigMap, Secret); the Job
+    must complete.
+ 4. Service names resolve to every pod the Service selects (headless: all of them).
  5. Run the startup probes with their thresholds, then keep readiness and liveness probing.
- 6. `kubectl exec` the first admin into the users pod, then a school's first day through the
-    Services (smoke.py); scrape each pod's metrics where its annotations point.
+ 6. `kubectl exec` the first admin into a users pod, then a school's first day through the
+    Services, alternating replicas (smoke.py); scrape each pod's metrics where its
+    annotations point: every pod answered calls, and stays under its memory limit.
  7. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
     NOT_SERVING, each exits 0 in time.
  8. Every service exported spans to the collector, and one trace crosses courses and progress.
@@ -17,6 +20,7 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
 Run as root in a private mount namespace: `make k8s-rehearse`.
 """
 
+import argparse
 import concurrent.futures
 import os
 import pathlib
@@ -49,7 +53,8 @@ def memory_bytes(quantity):
 class Rehearsal:
     """The cluster's parts, so that `close` can take all of them down."""
 
-    def __init__(self):
+    def __init__(self, replicas):
+        self.replicas = replicas
         self.network, self.running, self.stops = None, [], []
         (WORK / "logs").mkdir(parents=True, exist_ok=True)
 
@@ -98,18 +103,22 @@ class Rehearsal:
         deployments = [d for d in manifests.find(objects, "Deployment")
                        if d["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "campus"]
         pods = {"campus-migrate": self.network.add_pod("campus-migrate")}
+        replicas = {}
         for deployment in deployments:
-            for replica in range(deployment["spec"].get("replicas", 1)):
-                pods[f"{deployment['metadata']['name']}-{replica}"] = self.network.add_pod(
-                    f"{deployment['metadata']['name']}-{replica}")
+            name = deployment["metadata"]["name"]
+            # As `kubectl scale deploy/<name> --replicas=N` would, when asked to.
+            count = self.replicas or deployment["spec"].get("replicas", 1)
+            replicas[name] = [f"{name}-{replica}" for replica in range(count)]
+            for pod_name in replicas[name]:
+                pods[pod_name] = self.network.add_pod(pod_name)
         hosts = {gateway: []}
         for service in manifests.find(objects, "Service"):
-            template_pods = [(d["metadata"]["name"], d["spec"]["template"]["metadata"]["labels"]) for d in deployments]
-            selected = [name for name, labels in template_pods if manifests.selects(service, labels)]
-            if selected:
-                hosts.setdefault(str(pods[f"{selected[0]}-0"].address), []).extend(manifests.dns_names(service))
-            else:
+            selected = [d["metadata"]["name"] for d in deployments
+                        if manifests.selects(service, d["spec"]["template"]["metadata"]["labels"])]
+            if not selected:
                 hosts[gateway].extend(manifests.dns_names(service))
+            for pod_name in replicas[selected[0]] if selected else []:
+                hosts.setdefault(str(pods[pod_name].address), []).extend(manifests.dns_names(service))
         hosts[gateway].append(otlp.hostname)
         cluster.write_hosts(built.root, hosts)
         cluster.mount_read_only(built.root)
@@ -132,9 +141,9 @@ class Rehearsal:
         migrate = launch(job, "campus-migrate")
         started = {}
         for deployment in deployments:
-            name = f"{deployment['metadata']['name']}-0"
-            started[name] = (deployment, launch(deployment, name), time.monotonic())
-        say(f"job/campus-migrate and {len(started)} Deployments started together")
+            for name in replicas[deployment["metadata"]["name"]]:
+                started[name] = (deployment, launch(deployment, name), time.monotonic())
+        say(f"job/campus-migrate and {len(deployments)} Deployments ({len(started)} pods) started together")
         if migrate.wait(timeout=120) != 0:
             raise AssertionError(f"job/campus-migrate exited with {migrate.returncode} (see {WORK}/logs/campus-migrate.log)")
         say("job/campus-migrate: completed")
@@ -181,7 +190,7 @@ class Rehearsal:
             port = service["spec"]["ports"][0]
             container = container_of(started[f"{name}-0"][0])
             target = next(p["containerPort"] for p in container["ports"] if p["name"] == port["targetPort"])
-            clients[name] = smoke.Client(f"{pods[f'{name}-0'].address}:{target}")
+            clients[name] = smoke.Client([f"{pods[pod_name].address}:{target}" for pod_name in replicas[name]])
         smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
 
         for name, (deployment, process, _) in started.items():
@@ -251,7 +260,10 @@ class Rehearsal:
 
 
 def main():
-    rehearsal = Rehearsal()
+    parser = argparse.ArgumentParser(prog="make k8s-rehearse", description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="pods per Deployment, as `kubectl scale` sets them (0: the overlay's own count)")
+    rehearsal = Rehearsal(parser.parse_args().replicas)
     try:
         rehearsal.run()
     except Exception as error:  # every failure is the rehearsal's verdict, printed once

@@ -1,12 +1,16 @@
-"""A school's first day, called through the Services as a client in the cluster would.
+"""A school's first day, called through the Services as clients in the cluster would.
 
 The client knows no Campus code: it reads the contracts from each service's reflection
 endpoint (as grpcurl does) and builds its requests from them. The calls cross every edge of
 the mesh: tokens verified with users' keys, courses → users (instructor names), courses →
-progress (progress fan-out), courses → progress by events (enrolments), and finance.
+progress (progress fan-out), courses → progress by events (enrolments), and finance. Calls
+alternate between a Service's replicas, as many clients behind a ClusterIP would, so a write on
+one replica must be seen by the next read on another (caches invalidated across replicas), and
+a mark written on one progress replica must reach a watcher connected to another.
 """
 
 import datetime
+import threading
 import time
 import uuid
 
@@ -23,10 +27,12 @@ WELL_KNOWN = {module.DESCRIPTOR.name: module.DESCRIPTOR
 
 
 class Client:
-    """Calls any method of a service by name, with JSON-shaped requests and responses."""
+    """Calls any method of a service by name, with JSON-shaped requests and responses, on its
+    replicas in turn (or on the one asked for)."""
 
-    def __init__(self, address):
-        self.channel = grpc.insecure_channel(address, options=NO_PROXY)
+    def __init__(self, addresses):
+        self.channels = [grpc.insecure_channel(address, options=NO_PROXY) for address in addresses]
+        self.channel, self.turn = self.channels[0], 0
         self.pool = descriptor_pool.DescriptorPool()
         self.files, self.added = {}, set()
 
@@ -59,8 +65,8 @@ class Client:
         self.pool.Add(self.files[name])
         self.added.add(name)
 
-    def call(self, method, request, token=None):
-        """`package.Service/Method` with a request given as a dict; the response as a dict."""
+    def types(self, method):
+        """The request and response classes of `package.Service/Method`."""
         service, name = method.rsplit("/", 1)
         try:
             self.pool.FindServiceByName(service)
@@ -69,9 +75,19 @@ class Client:
             for file_name in list(self.files):
                 self.add(file_name)
         descriptor = self.pool.FindServiceByName(service).FindMethodByName(name)
-        request_type = message_factory.GetMessageClass(descriptor.input_type)
-        response_type = message_factory.GetMessageClass(descriptor.output_type)
-        stub = self.channel.unary_unary(
+        return (message_factory.GetMessageClass(descriptor.input_type),
+                message_factory.GetMessageClass(descriptor.output_type))
+
+    def replica(self, index):
+        """The channel to replica `index`, or to the next replica in turn."""
+        if index is None:
+            index, self.turn = self.turn, self.turn + 1
+        return self.channels[index % len(self.channels)]
+
+    def call(self, method, request, token=None, replica=None):
+        """A unary call with a request given as a dict; the response as a dict."""
+        request_type, response_type = self.types(method)
+        stub = self.replica(replica).unary_unary(
             f"/{method}",
             request_serializer=request_type.SerializeToString,
             response_deserializer=response_type.FromString,
@@ -79,6 +95,18 @@ class Client:
         metadata = [("authorization", f"Bearer {token}")] if token else []
         response = stub(json_format.ParseDict(request, request_type()), metadata=metadata, timeout=10)
         return json_format.MessageToDict(response, preserving_proto_field_name=True)
+
+    def watch(self, method, request, token, replica):
+        """A server-streaming call: the call (to cancel) and an iterator of dict messages."""
+        request_type, response_type = self.types(method)
+        stub = self.replica(replica).unary_stream(
+            f"/{method}",
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        call = stub(json_format.ParseDict(request, request_type()),
+                    metadata=[("authorization", f"Bearer {token}")], timeout=30)
+        return call, (json_format.MessageToDict(m, preserving_proto_field_name=True) for m in call)
 
 
 def eventually(what, attempt, seconds=30):
@@ -120,12 +148,18 @@ def first_day(clients, admin_email, admin_password, report):
     report("users: an instructor and a student created and logged in")
 
     course = courses.call("campus.courses.v1.CoursesService/CreateCourse",
-                          {"school_id": school["id"], "title": "Rehearsal 101"}, teacher)["course"]
-    courses.call("campus.courses.v1.CoursesService/AddLesson", {"course_id": course["id"], "title": "Welcome"}, teacher)
-    version = courses.call("campus.courses.v1.CoursesService/GetCourse", {"course_id": course["id"]}, teacher)["course"]["version"]
-    courses.call("campus.courses.v1.CoursesService/PublishCourse", {"course_id": course["id"], "version": version}, teacher)
+                          {"school_id": school["id"], "title": "Rehearsal 101"}, teacher, replica=0)["course"]
+    courses.call("campus.courses.v1.CoursesService/GetCourse", {"course_id": course["id"]}, teacher, replica=1)
+    courses.call("campus.courses.v1.CoursesService/AddLesson",
+                 {"course_id": course["id"], "title": "Welcome"}, teacher, replica=0)
+    fetched = courses.call("campus.courses.v1.CoursesService/GetCourse", {"course_id": course["id"]}, teacher, replica=1)["course"]
+    if fetched.get("lesson_count") != 1:
+        raise AssertionError(f"courses: another replica still shows {fetched.get('lesson_count', 0)} lessons after AddLesson")
+    courses.call("campus.courses.v1.CoursesService/PublishCourse",
+                 {"course_id": course["id"], "version": fetched["version"]}, teacher, replica=0)
     courses.call("campus.courses.v1.CoursesService/Enroll", {"course_id": course["id"], "user_id": student_id}, teacher)
-    report("courses: the instructor's token verified with users' keys; course created, published, student enrolled")
+    report("courses: tokens verified with users' keys; a lesson added on one replica is read on another; "
+           "course published, student enrolled")
 
     def enrolled_with_progress():
         listed = courses.call("campus.courses.v1.CoursesService/ListCoursesForUser", {}, student).get("courses", [])
@@ -140,12 +174,37 @@ def first_day(clients, admin_email, admin_password, report):
 
     today = datetime.datetime.now(datetime.timezone.utc)
     session_request = str(uuid.uuid4())
-    eventually("an attendance session", lambda: progress.call(
+    session = eventually("an attendance session", lambda: progress.call(
         "campus.progress.v1.ProgressService/CreateAttendanceSession", {
             "request_id": session_request, "course_id": course["id"],
             "session_date": today.date().isoformat(), "starts_at": today.isoformat().replace("+00:00", "Z"),
-        }, teacher))
+        }, teacher))["session"]
     report("progress: an attendance session for the course (progress learnt it from courses' events)")
+
+    call, marks = progress.watch("campus.progress.v1.ProgressService/WatchAttendance",
+                                 {"course_id": course["id"]}, teacher, replica=0)
+    seen = []
+
+    def collect():
+        try:
+            for mark in marks:
+                seen.append(mark)
+        except grpc.RpcError:
+            pass  # cancelled below, once the mark arrived or the wait is over
+
+    threading.Thread(target=collect, daemon=True).start()
+    time.sleep(1)  # the watch is registered before the mark is written
+    progress.call("campus.progress.v1.ProgressService/MarkAttendance", {
+        "request_id": str(uuid.uuid4()), "session_id": session["id"],
+        "mark": {"student_id": student_id, "status": "ATTENDANCE_STATUS_PRESENT"},
+    }, teacher, replica=1)
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    call.cancel()
+    if not seen or seen[0].get("mark", {}).get("student_id") != student_id:
+        raise AssertionError(f"progress: the watcher on one replica saw {seen} after a mark on another")
+    report("progress: a mark written on one replica reached a watcher connected to another")
 
     account = finance.call("campus.finance.v1.FinanceService/CreateAccount", {
         "name": "Pocket money", "kind": "ACCOUNT_KIND_CASH", "currency": "EUR", "opening_balance_minor": 1500,
