@@ -22,10 +22,12 @@ Run as root in a private mount namespace: `make k8s-rehearse`.
 
 import argparse
 import concurrent.futures
+import dataclasses
 import os
 import pathlib
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -50,19 +52,34 @@ def memory_bytes(quantity):
     return int(match.group(1)) * MEMORY_UNITS.get(match.group(2), 1)
 
 
+def container_of(workload):
+    """The first container of a workload's pod template."""
+    return workload["spec"]["template"]["spec"]["containers"][0]
+
+
+@dataclasses.dataclass
+class Running:
+    """A pod's container process and what it runs."""
+
+    deployment: dict
+    process: subprocess.Popen
+    began: float
+
+
 class Rehearsal:
-    """The cluster's parts, so that `close` can take all of them down."""
+    """The cluster's parts, kept so that `close` can take all of them down."""
 
     def __init__(self, replicas):
         self.replicas = replicas
-        self.network, self.running, self.stops = None, [], []
+        self.network, self.processes, self.stops = None, [], []
+        self.pods, self.replicas_of, self.running = {}, {}, {}
         (WORK / "logs").mkdir(parents=True, exist_ok=True)
 
     def log(self, name):
         return open(WORK / "logs" / f"{name}.log", "w")
 
     def close(self):
-        for _, process in self.running:
+        for process in self.processes:
             if process.poll() is None:
                 process.kill()
                 process.wait()
@@ -72,142 +89,17 @@ class Rehearsal:
             self.network.close()
 
     def run(self):
-        say("building the image from the Dockerfile")
-        built = image.build(ROOT, WORK)
-        size = (built.root / built.entrypoint[0].lstrip("/")).stat().st_size
-        if (built.root / "bin/sh").exists() or (built.root / "usr/bin/sh").exists():
-            raise AssertionError("the runtime image has a shell")
-        say(f"image: {built.root} (binary {size / 2**20:.1f} MiB, no shell, user {built.uid}:{built.gid})")
-
-        objects = manifests.render(ROOT / "k8s" / "overlays" / "dev")
-        config = manifests.find(objects, "ConfigMap", "campus-config")[0]["data"]
-        say(f"rendered k8s/overlays/dev: {len(objects)} objects")
-
-        self.network = cluster.Network()
-        gateway = str(cluster.GATEWAY)
-        postgres_env = manifests.container_env(
-            manifests.find(objects, "StatefulSet", "postgres")[0]["spec"]["template"]["spec"]["containers"][0],
-            {}, objects, "postgres-0")
-        postgres = backends.Postgres(gateway, 5432, postgres_env["POSTGRES_USER"], postgres_env["POSTGRES_PASSWORD"],
-                                     postgres_env["POSTGRES_DB"], self.log("postgres"))
-        self.stops.append(postgres.stop)
-        redis = backends.Redis(gateway, 6379, self.log("redis"))
-        self.stops.append(redis.stop)
-        otlp = urllib.parse.urlsplit(config["OTEL_EXPORTER_OTLP_ENDPOINT"])
-        traces = collector.Collector(f"{gateway}:{otlp.port}")
-        self.stops.append(traces.stop)
-        say(f"PostgreSQL, Redis and the OTLP collector listen on {gateway} (the overlay's backends)")
-
-        job = manifests.find(objects, "Job", "campus-migrate")[0]
-        # The overlay's own backends (PostgreSQL, Redis) are not Campus: they stand in above.
-        deployments = [d for d in manifests.find(objects, "Deployment")
-                       if d["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "campus"]
-        pods = {"campus-migrate": self.network.add_pod("campus-migrate")}
-        replicas = {}
-        for deployment in deployments:
-            name = deployment["metadata"]["name"]
-            # As `kubectl scale deploy/<name> --replicas=N` would, when asked to.
-            count = self.replicas or deployment["spec"].get("replicas", 1)
-            replicas[name] = [f"{name}-{replica}" for replica in range(count)]
-            for pod_name in replicas[name]:
-                pods[pod_name] = self.network.add_pod(pod_name)
-        hosts = {gateway: []}
-        for service in manifests.find(objects, "Service"):
-            selected = [d["metadata"]["name"] for d in deployments
-                        if manifests.selects(service, d["spec"]["template"]["metadata"]["labels"])]
-            if not selected:
-                hosts[gateway].extend(manifests.dns_names(service))
-            for pod_name in replicas[selected[0]] if selected else []:
-                hosts.setdefault(str(pods[pod_name].address), []).extend(manifests.dns_names(service))
-        hosts[gateway].append(otlp.hostname)
-        cluster.write_hosts(built.root, hosts)
-        cluster.mount_read_only(built.root)
-
-        def container_of(workload):
-            return workload["spec"]["template"]["spec"]["containers"][0]
-
-        def launch(workload, pod_name, exec_argv=None):
-            """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it."""
-            container, pod_spec = container_of(workload), workload["spec"]["template"]["spec"]
-            security = pod_spec.get("securityContext", {})
-            argv = exec_argv or (container.get("command") or built.entrypoint) + (container.get("args") or built.cmd)
-            env = manifests.container_env(container, built.env, objects, pod_name.split(":")[0])
-            process = cluster.start(pods[pod_name.split(":")[0]], built.root, security.get("runAsUser", built.uid),
-                                    security.get("runAsGroup", built.gid), argv, env, self.log(pod_name.replace(":", "-")))
-            self.running.append((pod_name, process))
-            return process
-
-        # As `kubectl apply` does: the Job and the Deployments start together.
-        migrate = launch(job, "campus-migrate")
-        started = {}
-        for deployment in deployments:
-            for name in replicas[deployment["metadata"]["name"]]:
-                started[name] = (deployment, launch(deployment, name), time.monotonic())
-        say(f"job/campus-migrate and {len(deployments)} Deployments ({len(started)} pods) started together")
-        if migrate.wait(timeout=120) != 0:
-            raise AssertionError(f"job/campus-migrate exited with {migrate.returncode} (see {WORK}/logs/campus-migrate.log)")
-        say("job/campus-migrate: completed")
-        with concurrent.futures.ThreadPoolExecutor(len(started)) as pool:
-            waits = {name: pool.submit(probes.wait_started, str(pods[name].address),
-                                       container_of(deployment)["startupProbe"], process, began)
-                     for name, (deployment, process, began) in started.items()}
-        for name, waited in waits.items():
-            seconds, problem = waited.result()
-            if problem:
-                raise AssertionError(f"{name}: {problem} (see {WORK}/logs/{name}.log)")
-            say(f"pod/{name} ({pods[name].address}): startup probe passed {seconds:.1f} s after the container started")
-
-        for name, (deployment, process, _) in started.items():
-            status = cluster.process_status(process.pid)
-            uid = deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
-            expected = {"Uid": f"{uid}\t{uid}\t{uid}\t{uid}", "CapEff": "0000000000000000",
-                        "CapPrm": "0000000000000000", "NoNewPrivs": "1", "Groups": ""}
-            wrong = {key: status.get(key) for key, value in expected.items() if status.get(key) != value}
-            if wrong:
-                raise AssertionError(f"{name}: runs with {wrong}, expected {expected}")
-        if not os.statvfs(built.root).f_flag & os.ST_RDONLY:
-            raise AssertionError("the pods' root filesystem is writable")
-        say("every pod runs as 65532 with no capabilities and no new privileges, on a read-only root")
-
-        watches = {}
-        for name, (deployment, _, _) in started.items():
-            container = container_of(deployment)
-            watches[name] = (probes.Watch(str(pods[name].address), container["readinessProbe"]),
-                             probes.Watch(str(pods[name].address), container["livenessProbe"]))
-
-        admin_email, admin_password = "admin@rehearsal.example", "rehearsal admin passphrase"
-        users_deployment = started["users-0"][0]
-        created = launch(users_deployment, "users-0:exec",
-                         exec_argv=["campus", "users", "create-admin", "--email", admin_email,
-                                    "--password", admin_password])
-        if created.wait(timeout=60) != 0:
-            raise AssertionError(f"`kubectl exec deploy/users -- campus users create-admin` exited with {created.returncode}")
-        say("exec users-0: `campus users create-admin` created the first platform admin")
-
-        clients = {}
-        for name in ("users", "courses", "progress", "finance"):
-            service = manifests.find(objects, "Service", name)[0]
-            port = service["spec"]["ports"][0]
-            container = container_of(started[f"{name}-0"][0])
-            target = next(p["containerPort"] for p in container["ports"] if p["name"] == port["targetPort"])
-            clients[name] = smoke.Client([f"{pods[pod_name].address}:{target}" for pod_name in replicas[name]])
-        smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
-
-        for name, (deployment, process, _) in started.items():
-            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-            url = f"http://{pods[name].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
-            text = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5).read().decode()
-            handled = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                          if line.startswith("grpc_server_handled_total{") and 'grpc_code="OK"' in line
-                          and "grpc.health" not in line)
-            if handled < 1:
-                raise AssertionError(f"{name}: {url} shows no answered calls")
-            rss = int(cluster.process_status(process.pid)["VmRSS"].split()[0]) * 1024
-            limit = memory_bytes(container_of(deployment)["resources"]["limits"]["memory"])
-            if rss >= limit:
-                raise AssertionError(f"{name}: resident {rss >> 20} MiB, over its limit {limit >> 20} MiB")
-            say(f"pod/{name}: {url} counts {handled:.0f} answered calls; resident {rss >> 20} MiB of {limit >> 20} MiB")
-
+        self.build_image()
+        self.render()
+        self.start_backends()
+        self.place_pods()
+        self.start_workloads()
+        self.check_security()
+        watches = {name: (probes.Watch(str(self.pods[name].address), container_of(r.deployment)["readinessProbe"]),
+                          probes.Watch(str(self.pods[name].address), container_of(r.deployment)["livenessProbe"]))
+                   for name, r in self.running.items()}
+        self.first_day()
+        self.scrape()
         for name, (readiness, liveness) in watches.items():
             readiness.stop()
             liveness.stop()
@@ -215,35 +107,159 @@ class Rehearsal:
                 raise AssertionError(f"{name}: probes failed during the run: ready {readiness.results}, live {liveness.results}")
         checks = sum(len(watch.results) for pair in watches.values() for watch in pair)
         say(f"readiness and liveness probes passed throughout ({checks} checks)")
-
-        with concurrent.futures.ThreadPoolExecutor(len(started)) as pool:
-            stopped = {name: pool.submit(self.terminate, name, deployment, process, str(pods[name].address))
-                       for name, (deployment, process, _) in started.items()}
+        with concurrent.futures.ThreadPoolExecutor(len(self.running)) as pool:
+            stopped = {name: pool.submit(self.terminate, name, running) for name, running in self.running.items()}
         for name, result in stopped.items():
             say(f"pod/{name}: {result.result()}")
+        self.check_traces()
 
-        sent = {}
-        for service, trace, span in list(traces.spans):
-            sent.setdefault(service, set()).add(trace)
-        expected = {entry["value"] for d in deployments for entry in container_of(d)["env"]
-                    if entry["name"] == "OTEL_SERVICE_NAME"}
-        if not expected <= set(sent):
-            raise AssertionError(f"spans arrived from {sorted(sent)}, expected {sorted(expected)}")
-        shared = sent["campus-courses"] & sent["campus-progress"]
-        if not shared:
-            raise AssertionError("no trace holds spans of both courses and progress")
-        say(f"collector: {len(traces.spans)} spans from {', '.join(sorted(sent))}; "
-            f"{len(shared)} traces cross courses and progress")
+    def build_image(self):
+        say("building the image from the Dockerfile")
+        self.built = image.build(ROOT, WORK)
+        size = (self.built.root / self.built.entrypoint[0].lstrip("/")).stat().st_size
+        if (self.built.root / "bin/sh").exists() or (self.built.root / "usr/bin/sh").exists():
+            raise AssertionError("the runtime image has a shell")
+        say(f"image: {self.built.root} (binary {size / 2**20:.1f} MiB, no shell, "
+            f"user {self.built.uid}:{self.built.gid})")
 
-    def terminate(self, name, deployment, process, address):
+    def render(self):
+        self.objects = manifests.render(ROOT / "k8s" / "overlays" / "dev")
+        self.config = manifests.find(self.objects, "ConfigMap", "campus-config")[0]["data"]
+        self.job = manifests.find(self.objects, "Job", "campus-migrate")[0]
+        # The overlay's own backends (PostgreSQL, Redis) are not Campus: start_backends stands in.
+        self.deployments = [d for d in manifests.find(self.objects, "Deployment")
+                            if d["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "campus"]
+        say(f"rendered k8s/overlays/dev: {len(self.objects)} objects")
+
+    def start_backends(self):
+        """PostgreSQL, Redis and the OTLP collector on the bridge, as the overlay configures them."""
+        self.network = cluster.Network()
+        gateway = str(cluster.GATEWAY)
+        postgres_env = manifests.container_env(
+            container_of(manifests.find(self.objects, "StatefulSet", "postgres")[0]), {}, self.objects, "postgres-0")
+        postgres = backends.Postgres(gateway, 5432, postgres_env["POSTGRES_USER"], postgres_env["POSTGRES_PASSWORD"],
+                                     postgres_env["POSTGRES_DB"], self.log("postgres"))
+        self.stops.append(postgres.stop)
+        redis = backends.Redis(gateway, 6379, self.log("redis"))
+        self.stops.append(redis.stop)
+        self.otlp = urllib.parse.urlsplit(self.config["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        self.traces = collector.Collector(f"{gateway}:{self.otlp.port}")
+        self.stops.append(self.traces.stop)
+        say(f"PostgreSQL, Redis and the OTLP collector listen on {gateway} (the overlay's backends)")
+
+    def place_pods(self):
+        """A network namespace per pod, and the image's /etc/hosts as cluster DNS would answer."""
+        gateway = str(cluster.GATEWAY)
+        self.pods["campus-migrate"] = self.network.add_pod("campus-migrate")
+        for deployment in self.deployments:
+            name = deployment["metadata"]["name"]
+            # As `kubectl scale deploy/<name> --replicas=N` would, when asked to.
+            count = self.replicas or deployment["spec"].get("replicas", 1)
+            self.replicas_of[name] = [f"{name}-{replica}" for replica in range(count)]
+            for pod_name in self.replicas_of[name]:
+                self.pods[pod_name] = self.network.add_pod(pod_name)
+        hosts = {gateway: [self.otlp.hostname]}
+        for service in manifests.find(self.objects, "Service"):
+            selected = [d["metadata"]["name"] for d in self.deployments
+                        if manifests.selects(service, d["spec"]["template"]["metadata"]["labels"])]
+            if not selected:
+                hosts[gateway].extend(manifests.dns_names(service))
+            for pod_name in self.replicas_of[selected[0]] if selected else []:
+                hosts.setdefault(str(self.pods[pod_name].address), []).extend(manifests.dns_names(service))
+        cluster.write_hosts(self.built.root, hosts)
+        cluster.mount_read_only(self.built.root)
+
+    def launch(self, workload, pod_name, log_name=None, exec_argv=None):
+        """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it."""
+        container = container_of(workload)
+        security = workload["spec"]["template"]["spec"].get("securityContext", {})
+        argv = exec_argv or (container.get("command") or self.built.entrypoint) + (container.get("args") or self.built.cmd)
+        env = manifests.container_env(container, self.built.env, self.objects, pod_name)
+        process = cluster.start(self.pods[pod_name], self.built.root, security.get("runAsUser", self.built.uid),
+                                security.get("runAsGroup", self.built.gid), argv, env, self.log(log_name or pod_name))
+        self.processes.append(process)
+        return process
+
+    def start_workloads(self):
+        """As `kubectl apply` does: the Job and the Deployments start together."""
+        migrate = self.launch(self.job, "campus-migrate")
+        for deployment in self.deployments:
+            for name in self.replicas_of[deployment["metadata"]["name"]]:
+                self.running[name] = Running(deployment, self.launch(deployment, name), time.monotonic())
+        say(f"job/campus-migrate and {len(self.deployments)} Deployments ({len(self.running)} pods) started together")
+        if migrate.wait(timeout=120) != 0:
+            raise AssertionError(f"job/campus-migrate exited with {migrate.returncode} (see {WORK}/logs/campus-migrate.log)")
+        say("job/campus-migrate: completed")
+        with concurrent.futures.ThreadPoolExecutor(len(self.running)) as pool:
+            waits = {name: pool.submit(probes.wait_started, str(self.pods[name].address),
+                                       container_of(r.deployment)["startupProbe"], r.process, r.began)
+                     for name, r in self.running.items()}
+        for name, waited in waits.items():
+            seconds, problem = waited.result()
+            if problem:
+                raise AssertionError(f"{name}: {problem} (see {WORK}/logs/{name}.log)")
+            say(f"pod/{name} ({self.pods[name].address}): startup probe passed {seconds:.1f} s after the container started")
+
+    def check_security(self):
+        """Each container's process runs as the manifest says, on a read-only root."""
+        for name, running in self.running.items():
+            status = cluster.process_status(running.process.pid)
+            uid = running.deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+            expected = {"Uid": f"{uid}\t{uid}\t{uid}\t{uid}", "CapEff": "0000000000000000",
+                        "CapPrm": "0000000000000000", "NoNewPrivs": "1", "Groups": ""}
+            wrong = {key: status.get(key) for key, value in expected.items() if status.get(key) != value}
+            if wrong:
+                raise AssertionError(f"{name}: runs with {wrong}, expected {expected}")
+        if not os.statvfs(self.built.root).f_flag & os.ST_RDONLY:
+            raise AssertionError("the pods' root filesystem is writable")
+        say("every pod runs as its manifest's non-root user with no capabilities and no new privileges, "
+            "on a read-only root")
+
+    def first_day(self):
+        """The first admin by `kubectl exec`, then smoke.first_day through the Services."""
+        admin_email, admin_password = "admin@rehearsal.example", "rehearsal admin passphrase"
+        users_pod = self.replicas_of["users"][0]
+        created = self.launch(self.running[users_pod].deployment, users_pod, log_name=f"{users_pod}-exec",
+                              exec_argv=["campus", "users", "create-admin", "--email", admin_email,
+                                         "--password", admin_password])
+        if created.wait(timeout=60) != 0:
+            raise AssertionError(f"`kubectl exec deploy/users -- campus users create-admin` exited with {created.returncode}")
+        say(f"exec {users_pod}: `campus users create-admin` created the first platform admin")
+        clients = {}
+        for name in ("users", "courses", "progress", "finance"):
+            port = manifests.find(self.objects, "Service", name)[0]["spec"]["ports"][0]
+            container = container_of(self.running[self.replicas_of[name][0]].deployment)
+            target = next(p["containerPort"] for p in container["ports"] if p["name"] == port["targetPort"])
+            clients[name] = smoke.Client([f"{self.pods[pod].address}:{target}" for pod in self.replicas_of[name]])
+        smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
+
+    def scrape(self):
+        """Each pod's metrics, where its Prometheus annotations point; and its memory."""
+        for name, running in self.running.items():
+            annotations = running.deployment["spec"]["template"]["metadata"]["annotations"]
+            url = f"http://{self.pods[name].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
+            text = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5).read().decode()
+            handled = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                          if line.startswith("grpc_server_handled_total{") and 'grpc_code="OK"' in line
+                          and "grpc.health" not in line)
+            if handled < 1:
+                raise AssertionError(f"{name}: {url} shows no answered calls")
+            rss = int(cluster.process_status(running.process.pid)["VmRSS"].split()[0]) * 1024
+            limit = memory_bytes(container_of(running.deployment)["resources"]["limits"]["memory"])
+            if rss >= limit:
+                raise AssertionError(f"{name}: resident {rss >> 20} MiB, over its limit {limit >> 20} MiB")
+            say(f"pod/{name}: {url} counts {handled:.0f} answered calls; resident {rss >> 20} MiB of {limit >> 20} MiB")
+
+    def terminate(self, name, running):
         """The kubelet's termination: preStop, SIGTERM, then the grace period; what happened."""
-        pod_spec = deployment["spec"]["template"]["spec"]
+        pod_spec = running.deployment["spec"]["template"]["spec"]
         container = pod_spec["containers"][0]
         grace = pod_spec.get("terminationGracePeriodSeconds", 30)
         began = time.monotonic()
         time.sleep(container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0))
-        process.send_signal(signal.SIGTERM)
+        running.process.send_signal(signal.SIGTERM)
         readiness = probes.settings(container["readinessProbe"])
+        address = str(self.pods[name].address)
         seen, deadline = None, time.monotonic() + readiness["period"]
         while time.monotonic() < deadline and seen != "NOT_SERVING":
             seen = probes.check(address, readiness["port"], readiness["service"], readiness["timeout"])
@@ -251,12 +267,27 @@ class Rehearsal:
         if seen != "NOT_SERVING":
             raise AssertionError(f"{name}: readiness still {seen} after SIGTERM")
         try:
-            code = process.wait(timeout=max(grace - (time.monotonic() - began), 0))
-        except Exception as error:
+            code = running.process.wait(timeout=max(grace - (time.monotonic() - began), 0))
+        except subprocess.TimeoutExpired as error:
             raise AssertionError(f"{name}: still running at the end of its {grace} s grace period") from error
         if code != 0:
             raise AssertionError(f"{name}: exited with {code} after SIGTERM")
         return f"NOT_SERVING after SIGTERM, exited 0 after {time.monotonic() - began:.1f} s (grace {grace} s)"
+
+    def check_traces(self):
+        """Every service exported spans; one trace crosses courses and progress."""
+        sent = {}
+        for service, trace, _ in list(self.traces.spans):
+            sent.setdefault(service, set()).add(trace)
+        expected = {entry["value"] for d in self.deployments for entry in container_of(d)["env"]
+                    if entry["name"] == "OTEL_SERVICE_NAME"}
+        if not expected <= set(sent):
+            raise AssertionError(f"spans arrived from {sorted(sent)}, expected {sorted(expected)}")
+        shared = sent["campus-courses"] & sent["campus-progress"]
+        if not shared:
+            raise AssertionError("no trace holds spans of both courses and progress")
+        say(f"collector: {len(self.traces.spans)} spans from {', '.join(sorted(sent))}; "
+            f"{len(shared)} traces cross courses and progress")
 
 
 def main():
