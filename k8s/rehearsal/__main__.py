@@ -13,9 +13,11 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
  6. `kubectl exec` the first admin into a users pod, then a school's first day through the
     Services, alternating replicas (smoke.py); scrape each pod's metrics where its
     annotations point: every pod answered calls, and stays under its memory limit.
- 7. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
+ 7. Run the backup CronJob's script (retention included), restore the dump as the README says
+    (pg_restore into an empty database, `campus migrate`) and compare every table's rows.
+ 8. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
     NOT_SERVING, each exits 0 in time.
- 8. Every service exported spans to the collector, and one trace crosses courses and progress.
+ 9. Every service exported spans to the collector, and one trace crosses courses and progress.
 
 Run as root in a private mount namespace: `make k8s-rehearse`.
 """
@@ -26,6 +28,7 @@ import dataclasses
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,6 +103,7 @@ class Rehearsal:
                    for name, r in self.running.items()}
         self.first_day()
         self.scrape()
+        self.backup_and_restore()
         for name, (readiness, liveness) in watches.items():
             readiness.stop()
             liveness.stop()
@@ -137,9 +141,10 @@ class Rehearsal:
         gateway = str(cluster.GATEWAY)
         postgres_env = manifests.container_env(
             container_of(manifests.find(self.objects, "StatefulSet", "postgres")[0]), {}, self.objects, "postgres-0")
-        postgres = backends.Postgres(gateway, 5432, postgres_env["POSTGRES_USER"], postgres_env["POSTGRES_PASSWORD"],
-                                     postgres_env["POSTGRES_DB"], self.log("postgres"))
-        self.stops.append(postgres.stop)
+        self.postgres = backends.Postgres(gateway, 5432, postgres_env["POSTGRES_USER"],
+                                          postgres_env["POSTGRES_PASSWORD"], postgres_env["POSTGRES_DB"],
+                                          self.log("postgres"))
+        self.stops.append(self.postgres.stop)
         redis = backends.Redis(gateway, 6379, self.log("redis"))
         self.stops.append(redis.stop)
         self.otlp = urllib.parse.urlsplit(self.config["OTEL_EXPORTER_OTLP_ENDPOINT"])
@@ -150,7 +155,8 @@ class Rehearsal:
     def place_pods(self):
         """A network namespace per pod, and the image's /etc/hosts as cluster DNS would answer."""
         gateway = str(cluster.GATEWAY)
-        self.pods["campus-migrate"] = self.network.add_pod("campus-migrate")
+        for name in ("campus-migrate", "campus-backup", "campus-restore"):
+            self.pods[name] = self.network.add_pod(name)
         for deployment in self.deployments:
             name = deployment["metadata"]["name"]
             # As `kubectl scale deploy/<name> --replicas=N` would, when asked to.
@@ -167,14 +173,16 @@ class Rehearsal:
             for pod_name in self.replicas_of[selected[0]] if selected else []:
                 hosts.setdefault(str(self.pods[pod_name].address), []).extend(manifests.dns_names(service))
         cluster.write_hosts(self.built.root, hosts)
+        self.addresses = {name: address for address, names in hosts.items() for name in names}
         cluster.mount_read_only(self.built.root)
 
-    def launch(self, workload, pod_name, log_name=None, exec_argv=None):
-        """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it."""
+    def launch(self, workload, pod_name, log_name=None, exec_argv=None, env=None):
+        """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it;
+        `env` overrides the container's environment."""
         container = container_of(workload)
         security = workload["spec"]["template"]["spec"].get("securityContext", {})
         argv = exec_argv or (container.get("command") or self.built.entrypoint) + (container.get("args") or self.built.cmd)
-        env = manifests.container_env(container, self.built.env, self.objects, pod_name)
+        env = {**manifests.container_env(container, self.built.env, self.objects, pod_name), **(env or {})}
         process = cluster.start(self.pods[pod_name], self.built.root, security.get("runAsUser", self.built.uid),
                                 security.get("runAsGroup", self.built.gid), argv, env, self.log(log_name or pod_name))
         self.processes.append(process)
@@ -232,6 +240,67 @@ class Rehearsal:
             target = next(p["containerPort"] for p in container["ports"] if p["name"] == port["targetPort"])
             clients[name] = smoke.Client([f"{self.pods[pod].address}:{target}" for pod in self.replicas_of[name]])
         smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
+
+    def backup_and_restore(self):
+        """The backup CronJob's container while the services run, then README's restore steps.
+
+        The container's script runs with this machine's sh and pg_dump (its image,
+        postgres:16-alpine, cannot run here), in its own pod network, as its manifest's user,
+        with its volume's mount path standing for a folder under target/ and the database host
+        resolved as cluster DNS would. Retention is checked with dumps dated 10 and 20 days ago.
+        """
+        cronjob = manifests.find(self.objects, "CronJob", "campus-backup")[0]
+        template = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        container = template["containers"][0]
+        mount = container["volumeMounts"][0]["mountPath"]
+        volume = WORK / "backups"
+        shutil.rmtree(volume, ignore_errors=True)
+        volume.mkdir(parents=True)
+        uid, gid = template["securityContext"]["runAsUser"], template["securityContext"]["runAsGroup"]
+        os.chown(volume, uid, gid)
+        now = time.time()
+        for name, days in (("campus-20000101T000000Z.dump", 20), ("campus-20000111T000000Z.dump", 10)):
+            (volume / name).write_text("an older dump")
+            os.utime(volume / name, (now - days * 86400, now - days * 86400))
+        env = manifests.container_env(container, {"PATH": os.environ["PATH"]}, self.objects, "campus-backup")
+        url = urllib.parse.urlsplit(env["DATABASE_URL"])
+        env["DATABASE_URL"] = url._replace(netloc=url.netloc.replace(url.hostname, self.addresses[url.hostname])).geturl()
+        script = " ".join(container["args"]).replace(mount, str(volume))
+        done = subprocess.run(
+            ["ip", "netns", "exec", self.pods["campus-backup"].namespace, "setpriv", f"--reuid={uid}",
+             f"--regid={gid}", "--clear-groups", "--no-new-privs", *container["command"], script],
+            env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise AssertionError(f"the backup CronJob's container failed: {done.stderr.strip()}")
+        dumps = sorted(path.name for path in volume.glob("campus-*.dump"))
+        fresh = [name for name in dumps if not name.startswith("campus-2000")]
+        if dumps[:1] != ["campus-20000111T000000Z.dump"] or len(fresh) != 1 or list(volume.glob("*.partial")):
+            raise AssertionError(f"after the backup job the volume holds {dumps}")
+        say(f"cronjob/campus-backup: wrote {fresh[0]} ({(volume / fresh[0]).stat().st_size} bytes) while serving, "
+            "removed the dump older than 14 days, kept the newer one")
+
+        user, database = url.username, url.path.lstrip("/")
+        restored = f"{database}_restored"
+        self.postgres.query(user, database, f"DROP DATABASE IF EXISTS {restored}")
+        self.postgres.query(user, database, f"CREATE DATABASE {restored}")
+        restored_url = url._replace(path=f"/{restored}",
+                                    netloc=url.netloc.replace(url.hostname, str(cluster.GATEWAY))).geturl()
+        subprocess.run(["pg_restore", "--no-owner", "--dbname", restored_url, str(volume / fresh[0])],
+                       check=True, capture_output=True, text=True)
+        restore_job = {"spec": {"template": {"spec": self.job["spec"]["template"]["spec"]}}}
+        migrate_again = self.launch(restore_job, "campus-restore",
+                                    exec_argv=[*self.built.entrypoint, "migrate"],
+                                    env={"CAMPUS_DATABASE_URL": url._replace(path=f"/{restored}").geturl()})
+        if migrate_again.wait(timeout=120) != 0:
+            raise AssertionError(f"`campus migrate` on the restored database exited with {migrate_again.returncode}")
+        tables = [row[0] for row in self.postgres.query(
+            user, database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        counts = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+        if self.postgres.query(user, database, counts) != self.postgres.query(user, restored, counts):
+            raise AssertionError("the restored database holds other rows than the original")
+        rows = sum(int(count) for count in self.postgres.query(user, restored, counts)[0])
+        say(f"restore per README: pg_restore into an empty database, `campus migrate`; "
+            f"{len(tables)} tables, {rows} rows, equal to the original")
 
     def scrape(self):
         """Each pod's metrics, where its Prometheus annotations point; and its memory."""

@@ -31,7 +31,7 @@ class Postgres:
         binaries = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))
         if not binaries:
             raise FileNotFoundError("no PostgreSQL server binaries under /usr/lib/postgresql")
-        self.bin = binaries[-1]
+        self.bin, self.port = binaries[-1], port
         self.directory = pathlib.Path(tempfile.mkdtemp(prefix="campus-rehearsal-pg-"))
         shutil.chown(self.directory, "postgres", "postgres")
         password_file = self.directory / "password"
@@ -53,9 +53,15 @@ class Postgres:
             self.run("createdb", "-h", str(self.directory), "-p", str(port), "-U", user, database)
 
     def run(self, program, *arguments):
-        """A PostgreSQL program run as the postgres user."""
-        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / program), *arguments],
-                       check=True, capture_output=True)
+        """A PostgreSQL program run as the postgres user; its output."""
+        return subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / program), *arguments],
+                              check=True, capture_output=True, text=True).stdout
+
+    def query(self, user, database, sql):
+        """The rows `sql` returns, as lists of text."""
+        output = self.run("psql", "-h", str(self.directory), "-p", str(self.port), "-U", user, "-d", database,
+                          "-XAtq", "-F", "\t", "-c", sql)
+        return [line.split("\t") for line in output.splitlines()]
 
     def stop(self):
         self.process.terminate()
