@@ -58,6 +58,10 @@ async fn a_token_is_unavailable_not_unauthenticated_while_users_cannot_be_reache
         .err()
         .ok_or("ListAccounts answered without the keys to verify the token")?;
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("cannot be verified now"),
+        "{status:?}"
+    );
 
     let connected = finance_with_users_at(&campus, &campus.url()).await?;
     FinanceServiceClient::new(connected.channel_as(&token).await?)

@@ -26,9 +26,9 @@ use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 /// A progress replica that answers its first BatchGetProgress with UNAVAILABLE, then passes
-/// calls on to the real progress service at `real`.
+/// calls on to the real progress service over `real`.
 struct FlakyProgress {
-    real: String,
+    real: tonic::transport::Channel,
     calls: Arc<AtomicUsize>,
 }
 
@@ -47,9 +47,7 @@ impl ProgressService for FlakyProgress {
                 .metadata_mut()
                 .insert("authorization", authorization.clone());
         }
-        ProgressServiceClient::connect(self.real.clone())
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?
+        ProgressServiceClient::new(self.real.clone())
             .batch_get_progress(forwarded)
             .await
     }
@@ -62,7 +60,7 @@ async fn a_progress_call_refused_once_is_retried() -> Result<(), Error> {
     let flaky_addr = listener.local_addr()?;
     let calls = Arc::new(AtomicUsize::new(0));
     let flaky = FlakyProgress {
-        real: main.url(),
+        real: main.channel().await?,
         calls: Arc::clone(&calls),
     };
     let flaky_server = tokio::spawn(
@@ -91,6 +89,10 @@ async fn a_progress_call_refused_once_is_retried() -> Result<(), Error> {
             main.url(),
             "--progress-addr".into(),
             format!("http://{flaky_addr}"),
+            // The whole budget for progress, retry included; the default (500 ms) is tight
+            // for a busy test machine.
+            "--courses-progress-timeout".into(),
+            "5s".into(),
         ],
         ..CampusOptions::default()
     })

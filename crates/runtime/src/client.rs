@@ -26,12 +26,10 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A peer reached over `channel`, with the default retry budget.
-    pub fn new(channel: PeerChannel) -> Self {
-        Self {
-            channel,
-            retries: Retries::default(),
-        }
+    /// A peer reached over `channel`, retrying within `retries` (shared by every handle on
+    /// the same peer service).
+    pub fn new(channel: PeerChannel, retries: Retries) -> Self {
+        Self { channel, retries }
     }
 
     /// The channel, for a generated client.
@@ -189,6 +187,8 @@ fn changes_between(
 pub struct Peers {
     configured: PeersConfig,
     own: Uri,
+    /// One retry budget per peer service, whoever in the process calls it.
+    retries: [Retries; 4],
 }
 
 impl Peers {
@@ -203,6 +203,7 @@ impl Peers {
         Self {
             configured: config.clone(),
             own,
+            retries: Default::default(),
         }
     }
 
@@ -218,22 +219,34 @@ impl Peers {
 
     /// The users service.
     pub fn users(&self) -> Peer {
-        Peer::new(peer_channel(self.uri(self.configured.users.as_ref())))
+        Peer::new(
+            peer_channel(self.uri(self.configured.users.as_ref())),
+            self.retries[0].clone(),
+        )
     }
 
     /// The courses service.
     pub fn courses(&self) -> Peer {
-        Peer::new(peer_channel(self.uri(self.configured.courses.as_ref())))
+        Peer::new(
+            peer_channel(self.uri(self.configured.courses.as_ref())),
+            self.retries[1].clone(),
+        )
     }
 
     /// The progress service.
     pub fn progress(&self) -> Peer {
-        Peer::new(peer_channel(self.uri(self.configured.progress.as_ref())))
+        Peer::new(
+            peer_channel(self.uri(self.configured.progress.as_ref())),
+            self.retries[2].clone(),
+        )
     }
 
     /// The finance service.
     pub fn finance(&self) -> Peer {
-        Peer::new(peer_channel(self.uri(self.configured.finance.as_ref())))
+        Peer::new(
+            peer_channel(self.uri(self.configured.finance.as_ref())),
+            self.retries[3].clone(),
+        )
     }
 
     fn uri(&self, configured: Option<&Uri>) -> Uri {

@@ -2,10 +2,11 @@
 //!
 //! Only UNAVAILABLE is retried: the call did not reach a handler, or its replica went away (a
 //! rolling update, a reset connection), so trying again, likely on another replica, is safe
-//! for a call that changes nothing. At most two retries, after a jittered exponential
-//! backoff, never past the deadline of the call being served, and only while the peer's
-//! retry budget allows: retries add at most a tenth to the calls made (plus a few a second),
-//! so a peer that is down is not hit by a retry storm from every caller.
+//! for a call that changes nothing. At most two retries, after a jittered exponential backoff
+//! (10–20 ms, then 20–40 ms), only while at least 20 ms of the served call's deadline remain
+//! after the pause, and only while the peer's retry budget allows: retries add at most a tenth
+//! to the calls made to that peer in the last 10 s, beyond a reserve of 5 a second, so a peer
+//! that is down is not hit by a retry storm from every caller.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -23,11 +24,13 @@ use crate::call_context::current_deadline;
 /// Retries after the first attempt, at most.
 const MAX_RETRIES: usize = 2;
 
-/// The retry budget and backoff of the calls to one peer.
+/// Less time than this left after the pause is not worth a retry.
+const MIN_TIME_FOR_A_RETRY: Duration = Duration::from_millis(20);
+
+/// The retry budget of the calls to one peer, shared by every clone.
 #[derive(Debug, Clone)]
 pub struct Retries {
     budget: Arc<TpsBudget>,
-    backoff: ExponentialBackoffMaker<HasherRng>,
 }
 
 impl Default for Retries {
@@ -37,18 +40,11 @@ impl Default for Retries {
 }
 
 impl Retries {
-    /// Retries within `budget` (the default: 10 % of the calls of the last 10 s, plus 5 a
-    /// second), 10–100 ms apart.
+    /// Retries within `budget` (the default: 10 % of the calls of the last 10 s beyond a
+    /// reserve of 5 a second).
     pub fn new(budget: TpsBudget) -> Self {
         Self {
             budget: Arc::new(budget),
-            backoff: ExponentialBackoffMaker::new(
-                Duration::from_millis(10),
-                Duration::from_millis(100),
-                1.0,
-                HasherRng::default(),
-            )
-            .expect("constant backoff bounds are valid"),
         }
     }
 
@@ -60,7 +56,15 @@ impl Retries {
         Fut: Future<Output = Result<T, Status>>,
     {
         self.budget.deposit();
-        let mut backoff = self.backoff.clone().make_backoff();
+        // A fresh random source per call, so concurrent retries spread out.
+        let mut backoff = ExponentialBackoffMaker::new(
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+            1.0,
+            HasherRng::default(),
+        )
+        .expect("constant backoff bounds are valid")
+        .make_backoff();
         let mut retries = 0;
         loop {
             let status = match call().await {
@@ -71,7 +75,9 @@ impl Retries {
                 return Err(status);
             }
             let pause = backoff.next_backoff();
-            if current_deadline().is_some_and(|deadline| deadline <= pause.deadline()) {
+            if current_deadline().is_some_and(|deadline| {
+                deadline.saturating_duration_since(pause.deadline()) < MIN_TIME_FOR_A_RETRY
+            }) {
                 return Err(status);
             }
             tracing::debug!(
