@@ -65,4 +65,5 @@ k8s-validate: k8s-venv
 ## kubectl and the PostgreSQL and Redis server binaries; logs in target/k8s-rehearsal/logs
 REPLICAS ?= 2
 k8s-rehearse: k8s-venv
-	unshare --mount --propagation private env PYTHONPATH=k8s $(K8S_VENV)/bin/python -m rehearsal --replicas $(REPLICAS)
+	unshare --mount --propagation private --pid --fork --kill-child --mount-proc \
+		env PYTHONPATH=k8s $(K8S_VENV)/bin/python -m rehearsal --replicas $(REPLICAS)

@@ -25,14 +25,16 @@ def wait(what, ready, seconds=30):
 
 
 class Postgres:
-    """A new PostgreSQL cluster listening on `address:port`."""
+    """A new PostgreSQL cluster listening on `address:port`; `stops` receives its clean-up as
+    soon as there is something to clean up."""
 
-    def __init__(self, address, port, user, password, database, log):
+    def __init__(self, address, port, user, password, database, log, stops):
         binaries = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))
         if not binaries:
             raise FileNotFoundError("no PostgreSQL server binaries under /usr/lib/postgresql")
         self.bin, self.port = binaries[-1], port
-        self.directory = pathlib.Path(tempfile.mkdtemp(prefix="campus-rehearsal-pg-"))
+        self.directory, self.process = pathlib.Path(tempfile.mkdtemp(prefix="campus-rehearsal-pg-")), None
+        stops.append(self.stop)
         shutil.chown(self.directory, "postgres", "postgres")
         password_file = self.directory / "password"
         password_file.write_text(password + "\n")
@@ -64,19 +66,22 @@ class Postgres:
         return [line.split("\t") for line in output.splitlines()]
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=30)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class Redis:
-    """A new Redis that keeps nothing on disk, listening on `address:port`."""
+    """A new Redis that keeps nothing on disk, listening on `address:port`; `stops` receives
+    its clean-up."""
 
-    def __init__(self, address, port, log):
+    def __init__(self, address, port, log, stops):
         self.process = subprocess.Popen(
             ["redis-server", "--bind", address, "--port", str(port), "--protected-mode", "no",
              "--save", "", "--appendonly", "no"],
             stdout=log, stderr=subprocess.STDOUT)
+        stops.append(self.stop)
         wait("Redis", lambda: subprocess.run(
             ["redis-cli", "-h", address, "-p", str(port), "ping"], capture_output=True, text=True
         ).stdout.strip() == "PONG")

@@ -69,8 +69,12 @@ def parse(text):
     stages = []
     for keyword, arguments in instructions(text):
         if keyword == "FROM":
-            match = re.fullmatch(r"(\S+)(?:\s+AS\s+(\S+))?", arguments, re.IGNORECASE)
-            stages.append(Stage(base=match.group(1), name=match.group(2) or str(len(stages))))
+            words = [word for word in arguments.split() if not word.startswith("--")]
+            match = re.fullmatch(r"(\S+)(?:\s+AS\s+(\S+))?", " ".join(words), re.IGNORECASE)
+            base = match.group(1)
+            # A distroless ":nonroot" base runs as 65532 unless USER says otherwise.
+            user = "65532:65532" if base.split("@")[0].endswith(":nonroot") else "0"
+            stages.append(Stage(base=base, name=match.group(2) or str(len(stages)), user=user))
             continue
         stage = stages[-1]
         if keyword == "WORKDIR":
@@ -82,12 +86,20 @@ def parse(text):
                 flag = words.pop(0)
                 if flag.startswith("--from="):
                     from_stage = flag.removeprefix("--from=")
+                else:
+                    raise ValueError(f"COPY {flag}: the rehearsal knows only --from")
             stage.copies.append(Copy(sources=words[:-1], destination=words[-1], from_stage=from_stage))
         elif keyword == "RUN":
             stage.runs.append(arguments)
         elif keyword == "ENV":
-            for pair in shlex.split(arguments):
+            words = shlex.split(arguments)
+            if "=" not in words[0]:  # the legacy form: ENV KEY value with spaces
+                stage.env[words[0]] = " ".join(words[1:])
+                continue
+            for pair in words:
                 key, _, value = pair.partition("=")
+                if "$" in value:
+                    raise ValueError(f"ENV {key}: variable substitution is not rehearsed")
                 stage.env[key] = value
         elif keyword == "USER":
             stage.user = arguments

@@ -13,7 +13,6 @@ import os
 import pathlib
 import re
 import shutil
-import stat
 import subprocess
 
 from . import dockerfile
@@ -105,7 +104,11 @@ def run_build_stage(stage, context, workdir):
 
 
 def fetch_packages(packages, cache):
-    """The Debian packages' .deb files, downloaded once into `cache`."""
+    """The Debian 12 packages' .deb files, downloaded once into `cache` (apt gives this
+    machine's release, so it must be Debian 12)."""
+    release = pathlib.Path("/etc/os-release").read_text()
+    if "VERSION_CODENAME=bookworm" not in release.splitlines():
+        raise ValueError("assembling distroless cc-debian12 needs a Debian 12 (bookworm) machine")
     cache.mkdir(parents=True, exist_ok=True)
     missing = [package for package in packages if not list(cache.glob(f"{package}_*.deb"))]
     if missing:
@@ -156,7 +159,6 @@ def build(context, work):
             target = root / copy.destination.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(directory / relative, target)
-            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     uid, _, gid = runtime.user.partition(":")
     return Image(
         root=root,

@@ -1,6 +1,7 @@
 """The rendered overlay, and what Kubernetes would derive from it for one container."""
 
 import base64
+import re
 import subprocess
 
 import yaml
@@ -46,6 +47,8 @@ def container_env(container, image_env, objects, pod_name):
             env[entry["name"]] = entry["value"]
             continue
         reference = entry.get("valueFrom", {})
+        if not {"configMapKeyRef", "secretKeyRef"} & set(reference):
+            raise ValueError(f"{pod_name}: {entry['name']} comes from {sorted(reference)}, which is not rehearsed")
         for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
             if key not in reference:
                 continue
@@ -54,6 +57,13 @@ def container_env(container, image_env, objects, pod_name):
                 env[entry["name"]] = values[reference[key]["key"]]
             elif not reference[key].get("optional"):
                 raise ValueError(f"{pod_name}: {entry['name']} names the missing {kind} key {reference[key]['key']}")
+    # Kubernetes expands $(NAME) of a defined variable in env values, command and args.
+    texts = [entry.get("value", "") for entry in container.get("env", [])]
+    texts += container.get("command", []) + container.get("args", [])
+    for text in texts:
+        for name in re.findall(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)", text):
+            if name in env:
+                raise ValueError(f"{pod_name}: $({name}) expansion is not rehearsed")
     return env
 
 

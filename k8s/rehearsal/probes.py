@@ -36,16 +36,18 @@ def wait_started(address, probe, process, began):
     """Runs the startup probe until it passes; the seconds since `began` (the container's
     start), or why the kubelet would give up."""
     probe = settings(probe)
-    time.sleep(max(began + probe["initial"] - time.monotonic(), 0))
+    window = probe["initial"] + probe["failures"] * probe["period"]
     last = ""
-    for _ in range(probe["failures"]):
+    for attempt in range(probe["failures"]):
+        # The kubelet probes on a fixed period from the container's start.
+        time.sleep(max(began + probe["initial"] + attempt * probe["period"] - time.monotonic(), 0))
         if process.poll() is not None:
             return None, f"the container exited with {process.returncode} before it started"
         last = check(address, probe["port"], probe["service"], probe["timeout"])
-        if last == "SERVING":
-            return time.monotonic() - began, None
-        time.sleep(probe["period"])
-    return None, f"startup probe failed {probe['failures']} times (last: {last}): the kubelet would restart it"
+        elapsed = time.monotonic() - began
+        if last == "SERVING" and elapsed <= window:
+            return elapsed, None
+    return None, f"startup probe failed for {window} s (last: {last}): the kubelet would restart it"
 
 
 class Watch:

@@ -193,7 +193,7 @@ def first_day(clients, admin_email, admin_password, report):
             pass  # cancelled below, once the mark arrived or the wait is over
 
     threading.Thread(target=collect, daemon=True).start()
-    time.sleep(1)  # the watch is registered before the mark is written
+    call.initial_metadata()  # the server answered the watch: it is subscribed
     progress.call("campus.progress.v1.ProgressService/MarkAttendance", {
         "request_id": str(uuid.uuid4()), "session_id": session["id"],
         "mark": {"student_id": student_id, "status": "ATTENDANCE_STATUS_PRESENT"},
