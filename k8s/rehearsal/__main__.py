@@ -176,15 +176,16 @@ class Rehearsal:
         self.addresses = {name: address for address, names in hosts.items() for name in names}
         cluster.mount_read_only(self.built.root)
 
-    def launch(self, workload, pod_name, log_name=None, exec_argv=None, env=None):
+    def launch(self, workload, pod_name, log_name=None, exec_argv=None, env=None, stdin=None):
         """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it;
-        `env` overrides the container's environment."""
+        `env` overrides the container's environment; `stdin` is its standard input."""
         container = container_of(workload)
         security = workload["spec"]["template"]["spec"].get("securityContext", {})
         argv = exec_argv or (container.get("command") or self.built.entrypoint) + (container.get("args") or self.built.cmd)
         env = {**manifests.container_env(container, self.built.env, self.objects, pod_name), **(env or {})}
         process = cluster.start(self.pods[pod_name], self.built.root, security.get("runAsUser", self.built.uid),
-                                security.get("runAsGroup", self.built.gid), argv, env, self.log(log_name or pod_name))
+                                security.get("runAsGroup", self.built.gid), argv, env, self.log(log_name or pod_name),
+                                stdin)
         self.processes.append(process)
         return process
 
@@ -230,10 +231,11 @@ class Rehearsal:
         users_pod = self.replicas_of["users"][0]
         created = self.launch(self.running[users_pod].deployment, users_pod, log_name=f"{users_pod}-exec",
                               exec_argv=["campus", "users", "create-admin", "--email", admin_email,
-                                         "--password", admin_password])
+                                         "--password-stdin"],
+                              stdin=admin_password + "\n")
         if created.wait(timeout=60) != 0:
-            raise AssertionError(f"`kubectl exec deploy/users -- campus users create-admin` exited with {created.returncode}")
-        say(f"exec {users_pod}: `campus users create-admin` created the first platform admin")
+            raise AssertionError(f"`kubectl exec -i deploy/users -- campus users create-admin` exited with {created.returncode}")
+        say(f"exec -i {users_pod}: `campus users create-admin --password-stdin` created the first platform admin")
         clients = {}
         for name in ("users", "courses", "progress", "finance"):
             service = manifests.find(self.objects, "Service", name)[0]

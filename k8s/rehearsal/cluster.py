@@ -82,8 +82,9 @@ def mount_read_only(root):
     subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
 
 
-def start(pod, root, uid, gid, argv, env, log):
-    """The container's process: in the pod's network, chrooted to the image, as uid:gid."""
+def start(pod, root, uid, gid, argv, env, log, stdin=None):
+    """The container's process: in the pod's network, chrooted to the image, as uid:gid;
+    `stdin` (text) is written to its standard input, as `kubectl exec -i` does."""
     if uid == 0:
         raise ValueError(f"{pod.name}: the container would run as root")
     command = [
@@ -91,7 +92,12 @@ def start(pod, root, uid, gid, argv, env, log):
         "nsenter", f"--net=/run/netns/{pod.namespace}", f"--root={root}", "--wd=/",
         f"--setuid={uid}", f"--setgid={gid}", "--", *argv,
     ]
-    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    if stdin is not None:
+        process.stdin.write(stdin)
+        process.stdin.close()
+    return process
 
 
 def process_status(pid):

@@ -12,7 +12,8 @@ use crate::Role;
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum UsersCommand {
     /// Create a platform admin (who can then create schools). The password is read from
-    /// `CAMPUS_ADMIN_PASSWORD`, so it stays out of shell history and process lists.
+    /// `CAMPUS_ADMIN_PASSWORD` or, with `--password-stdin`, from standard input (as through
+    /// `kubectl exec -i`), so it stays out of shell history and process lists.
     CreateAdmin {
         /// The admin's email (their login).
         #[arg(long)]
@@ -25,9 +26,13 @@ pub enum UsersCommand {
             long = "password",
             env = "CAMPUS_ADMIN_PASSWORD",
             value_name = "CAMPUS_ADMIN_PASSWORD",
-            hide_env_values = true
+            hide_env_values = true,
+            required_unless_present = "password_stdin"
         )]
-        password: String,
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
     },
     /// Add a new token signing key and retire the others; tokens they signed stay valid
     /// until they expire. Replicas pick the new key up within a minute.
@@ -77,14 +82,19 @@ pub async fn run(settings: &UsersSettings) -> anyhow::Result<()> {
             email,
             display_name,
             password,
+            password_stdin,
         } => {
+            let password = match password {
+                Some(password) if !password_stdin => password.clone(),
+                _ => password_from_stdin()?,
+            };
             let id = campus_users::create_platform_admin(
                 &store,
                 &settings.users,
                 &settings.auth,
                 email,
                 display_name,
-                password,
+                &password,
             )
             .await
             .map_err(|error| {
@@ -99,4 +109,18 @@ pub async fn run(settings: &UsersSettings) -> anyhow::Result<()> {
     }
     store.database.close().await;
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("--password-stdin: reading standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "--password-stdin: standard input held no password"
+    );
+    Ok(password)
 }

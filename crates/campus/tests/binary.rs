@@ -289,3 +289,57 @@ fn backup_copies_the_sqlite_database_to_a_new_file() -> Result<(), Error> {
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
+
+/// Runs `campus users create-admin` with `extra` arguments and `stdin`; (exit code, output).
+fn create_admin(
+    database: &str,
+    extra: &[&str],
+    stdin: &str,
+) -> Result<(Option<i32>, String), Error> {
+    use std::io::Write as _;
+    let mut child = Command::new(CAMPUS)
+        .args(["users", "--database-url", database, "create-admin"])
+        .args(["--email", "root@campus.test"])
+        .args(extra)
+        .env_remove("CAMPUS_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(stdin.as_bytes())?;
+    let output = child.wait_with_output()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok((output.status.code(), text))
+}
+
+#[test]
+fn create_admin_reads_the_password_from_stdin_or_names_what_is_missing() -> Result<(), Error> {
+    let database = TestDatabase::sqlite()?;
+    let (code, output) = create_admin(database.url(), &[], "")?;
+    assert_eq!(code, Some(2), "{output}");
+    assert!(output.contains("--password"), "{output}");
+
+    let (code, output) = create_admin(database.url(), &["--password-stdin"], "\n")?;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("held no password"), "{output}");
+
+    let (code, output) = create_admin(
+        database.url(),
+        &["--password-stdin"],
+        "a long admin passphrase\n",
+    )?;
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains("created platform admin root@campus.test"),
+        "{output}"
+    );
+    Ok(())
+}
