@@ -61,8 +61,9 @@ k8s-validate: k8s-venv
 
 ## k8s-rehearse: build the image from the Dockerfile (no container engine) and bring the dev
 ## overlay up on this machine: pods in network namespaces, read-only non-root image, probes,
-## a school's first day through the Services, graceful termination, traces. Needs root,
-## kubectl and the PostgreSQL and Redis server binaries; logs in target/k8s-rehearsal/logs
+## a school's first day through the Services, NetworkPolicies, backup and restore, graceful
+## termination, traces. Needs root, kubectl, nft and the PostgreSQL and Redis server binaries;
+## logs in target/k8s-rehearsal/logs
 REPLICAS ?= 2
 k8s-rehearse: k8s-venv
 	unshare --mount --propagation private --pid --fork --kill-child --mount-proc \

@@ -13,11 +13,12 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
  6. `kubectl exec` the first admin into a users pod, then a school's first day through the
     Services, alternating replicas (smoke.py); scrape each pod's metrics where its
     annotations point: every pod answered calls, and stays under its memory limit.
- 7. Run the backup CronJob's script (retention included), restore the dump as the README says
+ 7. NetworkPolicies are enforced (nftables per pod); exactly DESIGN.md's calls connect.
+ 8. Run the backup CronJob's script (retention included), restore the dump as the README says
     (pg_restore into an empty database, `campus migrate`) and compare every table's rows.
- 8. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
+ 9. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
     NOT_SERVING, each exits 0 in time.
- 9. Every service exported spans to the collector, and one trace crosses courses and progress.
+10. Every service exported spans to the collector, and one trace crosses courses and progress.
 
 Run as root in a private mount namespace: `make k8s-rehearse`.
 """
@@ -37,7 +38,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from . import backends, cluster, collector, image, manifests, probes, smoke
+from . import backends, cluster, collector, image, manifests, policies, probes, smoke
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORK = ROOT / "target" / "k8s-rehearsal"
@@ -104,6 +105,7 @@ class Rehearsal:
                           probes.Watch(str(self.pods[name].address), container_of(r.deployment)["livenessProbe"]))
                    for name, r in self.running.items()}
         self.first_day()
+        self.check_policies()
         self.scrape()
         for name, (readiness, liveness) in watches.items():
             readiness.stop()
@@ -175,6 +177,43 @@ class Rehearsal:
         cluster.write_hosts(self.built.root, hosts)
         self.addresses = {name: address for address, names in hosts.items() for name in names}
         cluster.mount_read_only(self.built.root)
+        self.enforce_policies()
+
+    def enforce_policies(self):
+        """Every pod's NetworkPolicies as nftables rules in its network namespace, before its
+        container starts (as a CNI does)."""
+        cronjob = manifests.find(self.objects, "CronJob", "campus-backup")[0]
+        templates = {"campus-migrate": (self.job, self.job["spec"]["template"]),
+                     "campus-restore": (self.job, self.job["spec"]["template"]),
+                     "campus-backup": (cronjob, cronjob["spec"]["jobTemplate"]["spec"]["template"])}
+        for deployment in self.deployments:
+            for pod_name in self.replicas_of[deployment["metadata"]["name"]]:
+                templates[pod_name] = (deployment, deployment["spec"]["template"])
+        endpoints = [{"address": str(self.pods[name].address), "namespace": workload["metadata"]["namespace"],
+                      "labels": template["metadata"]["labels"], "name": name}
+                     for name, (workload, template) in templates.items()]
+        policies_found = manifests.find(self.objects, "NetworkPolicy")
+        for endpoint in endpoints:
+            policies.enforce(self.pods[endpoint["name"]].namespace,
+                             policies.ruleset(endpoint, policies_found, endpoints, cluster.GATEWAY))
+        say(f"{len(policies_found)} NetworkPolicies enforced with nftables in {len(endpoints)} pods")
+
+    def check_policies(self):
+        """From each service's pod to each other's gRPC port: exactly the calls DESIGN.md shows
+        connect."""
+        names = [d["metadata"]["name"] for d in self.deployments]
+        pairs = [(source, target) for source in names for target in names]
+        with concurrent.futures.ThreadPoolExecutor(len(pairs)) as pool:
+            results = {pair: pool.submit(policies.connects, self.pods[self.replicas_of[pair[0]][0]].namespace,
+                                         self.pods[self.replicas_of[pair[1]][-1]].address, 50051)
+                       for pair in pairs}
+        wrong = [f"{source} → {target} {'connects' if result.result() else 'is refused'}"
+                 for (source, target), result in results.items()
+                 if result.result() != ((source, target) in policies.CALLS)]
+        if wrong:
+            raise AssertionError("NetworkPolicies differ from DESIGN.md's calls: " + "; ".join(wrong))
+        allowed = sorted(f"{s}→{t}" for (s, t), r in results.items() if r.result())
+        say(f"NetworkPolicies: of {len(pairs)} service pairs exactly DESIGN.md's calls connect ({', '.join(allowed)})")
 
     def launch(self, workload, pod_name, log_name=None, exec_argv=None, env=None, stdin=None):
         """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it;
