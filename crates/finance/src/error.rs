@@ -57,14 +57,6 @@ impl From<FinanceError> for Status {
             FinanceError::AlreadyExists(message) => Status::already_exists(message),
             FinanceError::OutOfRange(message) => Status::out_of_range(message),
             FinanceError::Status(status) => status,
-            FinanceError::Database(sqlx::Error::Database(db))
-                if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
-            {
-                // PostgreSQL serialization failure or deadlock: nothing was written.
-                Status::aborted(
-                    "the write conflicted with a concurrent one and was not applied; retry",
-                )
-            }
             FinanceError::Database(error) => campus_store::database_status("finance", &error),
             FinanceError::Internal(error) => {
                 tracing::error!(%error, "finance call failed");

@@ -34,10 +34,20 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// The status a service answers for a failed database call, logged once here: UNAVAILABLE
-/// (retry) when the database could not be reached or no connection was free, INTERNAL
-/// otherwise. The cause is never sent to the client.
+/// The status a service answers for a failed database call, logged once here: ABORTED (retry
+/// the whole call) when PostgreSQL gave up a transaction for a serialization failure or a
+/// deadlock, so nothing was written; UNAVAILABLE (retry) when the database could not be
+/// reached or no connection was free; INTERNAL otherwise. The cause is never sent to the
+/// client.
 pub fn database_status(service: &str, error: &sqlx::Error) -> tonic::Status {
+    if let sqlx::Error::Database(database) = error
+        && matches!(database.code().as_deref(), Some("40001" | "40P01"))
+    {
+        tracing::warn!(%error, service, "transaction conflicted and was rolled back");
+        return tonic::Status::aborted(
+            "the write conflicted with a concurrent one and was not applied; retry",
+        );
+    }
     tracing::error!(%error, service, "database call failed");
     if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
         tonic::Status::unavailable(format!("the {service} database is unavailable; retry"))
@@ -158,5 +168,64 @@ impl Database {
             Self::Sqlite(pool) => pool.close().await,
             Self::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::database_status;
+
+    /// A database error with a SQLSTATE code, as PostgreSQL reports one.
+    #[derive(Debug, thiserror::Error)]
+    #[error("sqlstate {0}")]
+    struct Failed(&'static str);
+
+    impl DatabaseError for Failed {
+        fn message(&self) -> &str {
+            self.0
+        }
+
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn code_for(sqlstate: &'static str) -> tonic::Code {
+        database_status("test", &sqlx::Error::Database(Box::new(Failed(sqlstate)))).code()
+    }
+
+    #[test]
+    fn conflicts_are_aborted_and_other_failures_internal() {
+        assert_eq!(
+            code_for("40001"),
+            tonic::Code::Aborted,
+            "serialization failure"
+        );
+        assert_eq!(code_for("40P01"), tonic::Code::Aborted, "deadlock");
+        assert_eq!(code_for("42P01"), tonic::Code::Internal, "undefined table");
+        assert_eq!(
+            database_status("test", &sqlx::Error::PoolTimedOut).code(),
+            tonic::Code::Unavailable
+        );
     }
 }
