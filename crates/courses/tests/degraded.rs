@@ -7,29 +7,8 @@ use std::time::{Duration, Instant};
 
 use campus_proto::courses::{EnrollRequest, ListCoursesForUserRequest, ProgressState};
 use campus_proto::users::Role;
-use campus_testkit::{CampusOptions, TestCampus, spawn_campus};
-use common::{Error, courses_as, person, published_course, school};
-use tonic_health::pb::health_check_response::ServingStatus;
-
-/// A courses-only server using `main` for users and `progress_addr` for progress.
-async fn courses_server(main: &TestCampus, progress_addr: &str) -> Result<TestCampus, Error> {
-    let campus = TestCampus::start(CampusOptions {
-        role: campus::Role::Courses,
-        database_url: Some(main.database_url().to_owned()),
-        args: vec![
-            "--users-addr".into(),
-            main.url(),
-            "--progress-addr".into(),
-            progress_addr.to_owned(),
-        ],
-        ..CampusOptions::default()
-    })
-    .await?;
-    campus
-        .wait_for_status("campus.courses.v1.CoursesService", ServingStatus::Serving)
-        .await?;
-    Ok(campus)
-}
+use campus_testkit::{TestCampus, spawn_campus};
+use common::{Error, courses_as, courses_server, person, published_course, school};
 
 async fn answers_with_unknown_progress(
     main: &TestCampus,
@@ -63,7 +42,7 @@ async fn answers_with_unknown_progress(
         })
         .await?;
 
-    let courses = courses_server(main, progress_addr).await?;
+    let courses = courses_server(main, progress_addr, &[]).await?;
     let mut request = tonic::Request::new(ListCoursesForUserRequest::default());
     request.set_timeout(Duration::from_secs(2));
     let started = Instant::now();

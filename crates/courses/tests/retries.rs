@@ -20,10 +20,9 @@ use campus_proto::{
     },
     users::Role,
 };
-use campus_testkit::{CampusOptions, TestCampus, spawn_campus};
-use common::{Error, courses_as, person, published_course, school};
+use campus_testkit::spawn_campus;
+use common::{Error, courses_as, courses_server, person, published_course, school};
 use tonic::{Request, Response, Status};
-use tonic_health::pb::health_check_response::ServingStatus;
 
 /// A progress replica that answers its first BatchGetProgress with UNAVAILABLE, then passes
 /// calls on to the real progress service over `real`.
@@ -81,25 +80,10 @@ async fn a_progress_call_refused_once_is_retried() -> Result<(), Error> {
         })
         .await?;
 
-    let courses = TestCampus::start(CampusOptions {
-        role: campus::Role::Courses,
-        database_url: Some(main.database_url().to_owned()),
-        args: vec![
-            "--users-addr".into(),
-            main.url(),
-            "--progress-addr".into(),
-            format!("http://{flaky_addr}"),
-            // The whole budget for progress, retry included; the default (500 ms) is tight
-            // for a busy test machine.
-            "--courses-progress-timeout".into(),
-            "5s".into(),
-        ],
-        ..CampusOptions::default()
-    })
-    .await?;
-    courses
-        .wait_for_status("campus.courses.v1.CoursesService", ServingStatus::Serving)
-        .await?;
+    // The whole budget for progress, retry included; the default (500 ms) is tight for a busy
+    // test machine.
+    let flaky_url = format!("http://{flaky_addr}");
+    let courses = courses_server(&main, &flaky_url, &["--courses-progress-timeout", "5s"]).await?;
     let mut request = tonic::Request::new(ListCoursesForUserRequest::default());
     request.set_timeout(Duration::from_secs(5));
     let page = courses_as(&courses, &pupil.token)

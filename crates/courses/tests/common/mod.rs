@@ -12,7 +12,8 @@ use campus_proto::{
         users_service_client::UsersServiceClient,
     },
 };
-use campus_testkit::{AuthedChannel, TestCampus};
+use campus_testkit::{AuthedChannel, CampusOptions, TestCampus};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 pub type Error = campus_testkit::Error;
 
@@ -102,3 +103,30 @@ pub async fn published_course(
 }
 
 pub use campus_testkit::code;
+
+/// A courses-only server on `main`'s database, using `main` for users and `progress_addr` for
+/// progress, with more flags in `args`; returns once it reports SERVING.
+pub async fn courses_server(
+    main: &TestCampus,
+    progress_addr: &str,
+    args: &[&str],
+) -> Result<TestCampus, Error> {
+    let mut flags = vec![
+        "--users-addr".to_owned(),
+        main.url(),
+        "--progress-addr".to_owned(),
+        progress_addr.to_owned(),
+    ];
+    flags.extend(args.iter().map(|arg| (*arg).to_owned()));
+    let campus = TestCampus::start(CampusOptions {
+        role: campus::Role::Courses,
+        database_url: Some(main.database_url().to_owned()),
+        args: flags,
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus
+        .wait_for_status("campus.courses.v1.CoursesService", ServingStatus::Serving)
+        .await?;
+    Ok(campus)
+}
