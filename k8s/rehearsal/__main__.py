@@ -14,6 +14,8 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
     Services, alternating replicas (smoke.py); scrape each pod's metrics where its
     annotations point: every pod answered calls, and stays under its memory limit.
  7. NetworkPolicies are enforced (nftables per pod); exactly DESIGN.md's calls connect.
+    Then progress is restarted pod by pod while courses, which calls it, keeps answering
+    "my courses" with progress: no call may fail.
  8. Run the backup CronJob's script (retention included), restore the dump as the README says
     (pg_restore into an empty database, `campus migrate`) and compare every table's rows.
  9. Terminate the pods as the kubelet does (preStop, SIGTERM, grace period): readiness turns
@@ -101,25 +103,71 @@ class Rehearsal:
         self.place_pods()
         self.start_workloads()
         self.check_security()
-        watches = {name: (probes.Watch(str(self.pods[name].address), container_of(r.deployment)["readinessProbe"]),
-                          probes.Watch(str(self.pods[name].address), container_of(r.deployment)["livenessProbe"]))
-                   for name, r in self.running.items()}
-        self.first_day()
+        self.watches, self.probe_checks = {name: self.watch(name) for name in self.running}, 0
+        student = self.first_day()
         self.check_policies()
         self.scrape()
-        for name, (readiness, liveness) in watches.items():
-            readiness.stop()
-            liveness.stop()
-            if readiness.tripped() or liveness.tripped():
-                raise AssertionError(f"{name}: probes failed during the run: ready {readiness.results}, live {liveness.results}")
-        checks = sum(len(watch.results) for pair in watches.values() for watch in pair)
-        say(f"readiness and liveness probes passed throughout ({checks} checks)")
+        self.roll("progress", student)
+        for name in list(self.watches):
+            self.stop_watching(name)
+        say(f"readiness and liveness probes passed throughout ({self.probe_checks} checks)")
         with concurrent.futures.ThreadPoolExecutor(len(self.running)) as pool:
             stopped = {name: pool.submit(self.terminate, name, running) for name, running in self.running.items()}
         for name, result in stopped.items():
             say(f"pod/{name}: {result.result()}")
         self.check_traces()
         self.backup_and_restore()
+
+    def handled(self, pod, method):
+        """How many calls of `method` the pod answered OK, from its metrics."""
+        annotations = self.running[pod].deployment["spec"]["template"]["metadata"]["annotations"]
+        url = f"http://{self.pods[pod].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
+        text = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5).read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("grpc_server_handled_total{") and 'grpc_code="OK"' in line
+                   and f'grpc_method="{method}"' in line)
+
+    def watch(self, name):
+        """Readiness and liveness probes of a pod, on their periods, from now on."""
+        container = container_of(self.running[name].deployment)
+        address = str(self.pods[name].address)
+        return probes.Watch(address, container["readinessProbe"]), probes.Watch(address, container["livenessProbe"])
+
+    def stop_watching(self, name):
+        """Stops a pod's probes; fails if they ever reached their failure threshold."""
+        readiness, liveness = self.watches.pop(name)
+        readiness.stop()
+        liveness.stop()
+        self.probe_checks += len(readiness.results) + len(liveness.results)
+        if readiness.tripped() or liveness.tripped():
+            raise AssertionError(f"{name}: probes failed: ready {readiness.results}, live {liveness.results}")
+
+    def roll(self, name, student):
+        """A rolling restart of one Deployment's pods, one at a time (maxUnavailable 0: the others
+        serve), while a client keeps asking courses for the student's courses, which calls the
+        rolled service. Every call must be answered, with progress known."""
+        courses = smoke.Client([f"{self.pods[pod].address}:50051" for pod in self.replicas_of["courses"]])
+        load = smoke.Load(courses, student)
+        for pod in self.replicas_of[name]:
+            self.stop_watching(pod)
+            self.terminate(pod, self.running[pod])
+            deployment = self.running[pod].deployment
+            self.running[pod] = Running(deployment, self.launch(deployment, pod, log_name=f"{pod}-restarted"),
+                                        time.monotonic())
+            seconds, problem = probes.wait_started(str(self.pods[pod].address), container_of(deployment)["startupProbe"],
+                                                   self.running[pod].process, self.running[pod].began)
+            if problem:
+                raise AssertionError(f"{pod} after its restart: {problem}")
+            self.watches[pod] = self.watch(pod)
+        time.sleep(1)
+        load.stop()
+        served = sum(self.handled(pod, "BatchGetProgress") for pod in self.replicas_of[name])
+        if load.failed or load.unknown or not served:
+            raise AssertionError(f"while {name} rolled: {load.answered} answers, {load.unknown} without progress, "
+                                 f"failures {load.failed}; the restarted pods answered {served:.0f} calls")
+        say(f"rolling restart of {name} ({len(self.replicas_of[name])} pods): {load.answered} calls of "
+            f"courses → {name} answered meanwhile, none failed, progress known in every answer; "
+            f"the restarted pods answered {served:.0f} of them")
 
     def build_image(self):
         say("building the image from the Dockerfile")
@@ -265,7 +313,8 @@ class Rehearsal:
             "on a read-only root")
 
     def first_day(self):
-        """The first admin by `kubectl exec`, then smoke.first_day through the Services."""
+        """The first admin by `kubectl exec`, then smoke.first_day through the Services; the
+        student's token."""
         admin_email, admin_password = "admin@rehearsal.example", "rehearsal admin passphrase"
         users_pod = self.replicas_of["users"][0]
         created = self.launch(self.running[users_pod].deployment, users_pod, log_name=f"{users_pod}-exec",
@@ -289,7 +338,7 @@ class Rehearsal:
             if not endpoints:
                 raise AssertionError(f"service/{name} selects no pod")
             clients[name] = smoke.Client(endpoints)
-        smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
+        return smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
 
     def backup_and_restore(self):
         """The backup CronJob's container on the database the services wrote, then the README's

@@ -213,3 +213,34 @@ def first_day(clients, admin_email, admin_password, report):
     if fetched["name"] != "Pocket money":
         raise AssertionError(f"finance: the account read back as {fetched}")
     report("finance: the student opened an account and read it back")
+    return student
+
+
+class Load:
+    """The student's "my courses" (courses → users, courses → progress) called again and again
+    in the background; what came back, for while a Deployment rolls. Each call asks for another
+    page size, so courses' cache does not answer it: 200 calls, one every 100 ms, reach progress
+    before the sizes repeat."""
+
+    def __init__(self, courses, token):
+        self.courses, self.token = courses, token
+        self.answered, self.failed, self.unknown = 0, [], 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopped.is_set():
+            try:
+                listed = self.courses.call("campus.courses.v1.CoursesService/ListCoursesForUser",
+                                           {"page_size": self.answered % 200 + 1}, self.token)
+                self.answered += 1
+                if any(c.get("progress_state") != "PROGRESS_STATE_KNOWN" for c in listed.get("courses", [])):
+                    self.unknown += 1
+            except grpc.RpcError as error:
+                self.failed.append(error.code().name)
+            self.stopped.wait(0.1)
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()

@@ -11,6 +11,7 @@ use common::{
     Error, ForwardingSchools, SlowSchools, TimeoutEcho, get_school, listeners, server_config,
     server_with, users_client,
 };
+use tokio::net::TcpListener;
 use tonic::Code;
 
 #[tokio::test]
@@ -140,4 +141,48 @@ async fn peers_named_by_dns_are_reached_through_the_balanced_channel() -> Result
         users_client(a_addr).await?.get_school(request).await?;
     }
     Ok(())
+}
+
+#[tokio::test]
+async fn a_peer_named_by_dns_is_called_again_after_it_restarts_on_the_same_address()
+-> Result<(), Error> {
+    let (grpc, admin, addr) = listeners().await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = server_with(server_config(&["--shutdown-delay", "0s"])?, TimeoutEcho).await?;
+    let serving = tokio::spawn(first.serve(grpc, admin, async {
+        let _ = stopped.await;
+    }));
+    let to_b = peer_channel(format!("http://localhost:{}", addr.port()).parse()?);
+    let call = |name: &'static str| {
+        let mut client =
+            campus_proto::users::users_service_client::UsersServiceClient::new(to_b.clone());
+        async move {
+            let mut request = tonic::Request::new(get_school(name));
+            request.set_timeout(Duration::from_secs(2));
+            client.get_school(request).await
+        }
+    };
+    call("before").await?;
+
+    // A restart on the same address, as a container restart keeps its pod IP.
+    let _ = stop.send(());
+    serving.await??;
+    assert!(call("while down").await.is_err(), "answered while stopped");
+    let grpc = TcpListener::bind(addr).await?;
+    let admin = TcpListener::bind("127.0.0.1:0").await?;
+    let second = server_with(server_config(&[])?, TimeoutEcho).await?;
+    tokio::spawn(second.serve(grpc, admin, std::future::pending()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match call("after").await {
+            Ok(_) => return Ok(()),
+            Err(status) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(?status, "not yet");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => {
+                return Err(format!("never called again after the restart: {status:?}").into());
+            }
+        }
+    }
 }
