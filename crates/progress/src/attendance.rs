@@ -132,19 +132,11 @@ impl Progress {
         }
         let scope = format!("progress.CreateAttendanceSession:{}", course.course_id);
         let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        match self
-            .store
-            .database
-            .recall(&scope, &body.request_id, &fingerprint)
+        if let Some(answer) = self
+            .earlier_answer(&scope, &body.request_id, &fingerprint)
             .await?
         {
-            Some(Recalled::Same(answer)) => return Ok(answer),
-            Some(Recalled::Conflict) => {
-                return Err(ProgressError::AlreadyExists(
-                    "request_id was already used for a different request",
-                ));
-            }
-            None => {}
+            return Ok(answer);
         }
         let session = SessionRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -358,19 +350,11 @@ impl Progress {
         }
         let scope = format!("progress.BatchMarkAttendance:{}", session.id);
         let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        match self
-            .store
-            .database
-            .recall(&scope, &body.request_id, &fingerprint)
+        if let Some(answer) = self
+            .earlier_answer(&scope, &body.request_id, &fingerprint)
             .await?
         {
-            Some(Recalled::Same(answer)) => return Ok(answer),
-            Some(Recalled::Conflict) => {
-                return Err(ProgressError::AlreadyExists(
-                    "request_id was already used for a different request",
-                ));
-            }
-            None => {}
+            return Ok(answer);
         }
         let request = Some((
             scope.as_str(),

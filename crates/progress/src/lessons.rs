@@ -10,7 +10,6 @@ use campus_proto::{
     },
 };
 use campus_runtime::{api::timestamp, auth::Caller};
-use campus_store::idempotency::Recalled;
 use prost::Message as _;
 use sha2::Digest as _;
 
@@ -94,19 +93,11 @@ impl Progress {
             .await?;
         let scope = format!("progress.RecordLessonProgress:{learner}");
         let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        match self
-            .store
-            .database
-            .recall(&scope, &body.request_id, &fingerprint)
+        if let Some(answer) = self
+            .earlier_answer(&scope, &body.request_id, &fingerprint)
             .await?
         {
-            Some(Recalled::Same(answer)) => return Ok(answer),
-            Some(Recalled::Conflict) => {
-                return Err(ProgressError::AlreadyExists(
-                    "request_id was already used for a different request",
-                ));
-            }
-            None => {}
+            return Ok(answer);
         }
 
         let now = now_micros();
