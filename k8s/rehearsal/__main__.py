@@ -118,14 +118,20 @@ class Rehearsal:
         self.check_traces()
         self.backup_and_restore()
 
-    def handled(self, pod, method):
-        """How many calls of `method` the pod answered OK, from its metrics."""
+    def metrics_url(self, pod):
+        """Where Prometheus scrapes the pod, from its annotations."""
         annotations = self.running[pod].deployment["spec"]["template"]["metadata"]["annotations"]
-        url = f"http://{self.pods[pod].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
-        text = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5).read().decode()
+        return f"http://{self.pods[pod].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
+
+    def handled(self, pod, method=None):
+        """How many calls the pod answered OK, from its metrics: of `method`, or of every
+        method but health checks."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        text = opener.open(self.metrics_url(pod), timeout=5).read().decode()
+        wanted = f'grpc_method="{method}"' if method else None
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith("grpc_server_handled_total{") and 'grpc_code="OK"' in line
-                   and f'grpc_method="{method}"' in line)
+                   and (wanted in line if wanted else "grpc.health" not in line))
 
     def watch(self, name):
         """Readiness and liveness probes of a pod, on their periods, from now on."""
@@ -410,12 +416,7 @@ class Rehearsal:
     def scrape(self):
         """Each pod's metrics, where its Prometheus annotations point; and its memory."""
         for name, running in self.running.items():
-            annotations = running.deployment["spec"]["template"]["metadata"]["annotations"]
-            url = f"http://{self.pods[name].address}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
-            text = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5).read().decode()
-            handled = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                          if line.startswith("grpc_server_handled_total{") and 'grpc_code="OK"' in line
-                          and "grpc.health" not in line)
+            url, handled = self.metrics_url(name), self.handled(name)
             if handled < 1:
                 raise AssertionError(f"{name}: {url} shows no answered calls")
             peak = int(cluster.process_status(running.process.pid)["VmHWM"].split()[0]) * 1024

@@ -39,12 +39,11 @@ impl Peer {
 
     /// Runs an idempotent call (a read) to the peer, retried on UNAVAILABLE within the
     /// peer's budget and the deadline of the call being served (see [`crate::retry`]).
-    pub async fn idempotent<T, F, Fut>(&self, call: F) -> Result<T, Status>
+    pub async fn idempotent<T, F, Fut>(&self, mut call: F) -> Result<T, Status>
     where
         F: FnMut(PeerChannel) -> Fut,
         Fut: std::future::Future<Output = Result<T, Status>>,
     {
-        let mut call = call;
         self.retries.idempotent(|| call(self.channel.clone())).await
     }
 }
