@@ -14,9 +14,10 @@ build:
 run:
 	$(CARGO) run --locked -p campus -- serve
 
-## test: contract lint and breaking-change check, then every crate's tests
+## test: contract lint and breaking-change check, then every crate's tests (all of them, even
+## after a failure, so one run shows every failing test)
 test: proto-lint proto-breaking
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --no-fail-fast
 
 ## lint: formatting and clippy with warnings as errors
 lint:

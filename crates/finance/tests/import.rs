@@ -101,3 +101,79 @@ async fn ten_thousand_rows_with_three_malformed_import_once() -> Result<(), Erro
     );
     campus.shutdown().await
 }
+
+/// A server whose request timeout is far shorter than the client streams it is sent, and
+/// which waits `idle` for a client stream's next message.
+async fn short_timeouts(idle: &str) -> Result<campus_testkit::TestCampus, Error> {
+    let campus = campus_testkit::TestCampus::start(campus_testkit::CampusOptions {
+        args: vec![
+            "--request-timeout".into(),
+            "200ms".into(),
+            "--stream-idle-timeout".into(),
+            idle.into(),
+        ],
+        ..campus_testkit::CampusOptions::default()
+    })
+    .await?;
+    campus
+        .wait_for_status(
+            "",
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+        )
+        .await?;
+    Ok(campus)
+}
+
+#[tokio::test]
+async fn a_client_stream_outlives_the_request_timeout_while_its_messages_keep_coming()
+-> Result<(), Error> {
+    let campus = short_timeouts("10s").await?;
+    let token = user(&campus, "grace").await?;
+    let mut client = finance_as(&campus, &token).await?;
+    let checking = account(&mut client, "Checking", 0).await?;
+    let food = category(&mut client, "Food", TransactionKind::Expense).await?;
+    let all = rows(&checking.id, &food);
+    let (first, second) = (all[..10].to_vec(), all[10..20].to_vec());
+    // Each pause is shorter than the idle timeout; together they pass the request timeout.
+    let messages = [first, Vec::new(), second].map(|rows| ImportTransactionsRequest { rows });
+    let paced = futures::stream::unfold(messages.into_iter(), |mut messages| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        messages.next().map(|message| (message, messages))
+    });
+    let report = client.import_transactions(paced).await?.into_inner();
+    assert_eq!((report.accepted_count, report.rejected_rows.len()), (19, 1));
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_client_stream_that_stalls_is_ended_with_deadline_exceeded() -> Result<(), Error> {
+    let campus = short_timeouts("500ms").await?;
+    let token = user(&campus, "stall").await?;
+    let mut client = finance_as(&campus, &token).await?;
+    let checking = account(&mut client, "Checking", 0).await?;
+    let food = category(&mut client, "Food", TransactionKind::Expense).await?;
+    let first = ImportTransactionsRequest {
+        rows: rows(&checking.id, &food)[..5].to_vec(),
+    };
+    // One message, then nothing: the stream stays open but silent.
+    let stalled =
+        futures::StreamExt::chain(tokio_stream::iter([first]), futures::stream::pending());
+    let answer = client.import_transactions(stalled).await;
+    assert_eq!(
+        answer.err().map(|status| status.code()),
+        Some(tonic::Code::DeadlineExceeded)
+    );
+    let metrics = campus.metrics().await?;
+    assert_eq!(
+        campus_testkit::metric_sample(
+            &metrics,
+            "grpc_server_handled_total",
+            &[
+                "grpc_method=\"ImportTransactions\"",
+                "grpc_code=\"DEADLINE_EXCEEDED\""
+            ]
+        ),
+        Some(1.0)
+    );
+    campus.shutdown().await
+}

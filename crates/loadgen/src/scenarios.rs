@@ -282,13 +282,7 @@ async fn metric(target: &Target, name: &str, labels: &[&str]) -> Result<f64, Err
     let address = url
         .trim_start_matches("http://")
         .trim_end_matches("/metrics");
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: campus\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await?;
+    let text = campus_runtime::admin::scrape(address).await?;
     Ok(text
         .lines()
         .filter(|line| line.starts_with(name) && labels.iter().all(|label| line.contains(label)))

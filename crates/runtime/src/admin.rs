@@ -21,6 +21,25 @@ pub async fn serve(
         .await
 }
 
+/// Reads the `/metrics` text of the admin listener at `address` (`host:port`): how tests,
+/// the benchmark and operators' scripts look at a running process.
+pub async fn scrape(address: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: campus\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+        _ => Err(std::io::Error::other(format!(
+            "/metrics at {address} answered {}",
+            response.lines().next().unwrap_or("nothing")
+        ))),
+    }
+}
+
 /// Renders every registered metric in the Prometheus text format.
 async fn metrics(State(registry): State<Registry>) -> impl IntoResponse {
     let encoder = TextEncoder::new();

@@ -1,6 +1,13 @@
 //! Per-call context on the server: a tracing span that continues the caller's trace, the
-//! call's deadline, and its credentials, which the peer client reads so the calls a handler
-//! makes are bounded by the same deadline and act for the same caller.
+//! call's deadline (enforced here, answered as DEADLINE_EXCEEDED), and its credentials, which
+//! the peer client reads so the calls a handler makes are bounded by the same deadline and act
+//! for the same caller.
+//!
+//! A unary or server-streaming call must produce its response head within the shorter of the
+//! client's `grpc-timeout` and `CAMPUS_REQUEST_TIMEOUT`. A client stream (a bulk import) is not
+//! a unary call: its length follows the client's data, so it is bounded by the client's own
+//! `grpc-timeout` when it sends one, and otherwise by `CAMPUS_STREAM_IDLE_TIMEOUT` between
+//! messages, so a stalled client cannot hold the call forever.
 
 use std::{
     future::Future,
@@ -9,18 +16,20 @@ use std::{
     time::Duration,
 };
 
-use tokio::time::Instant;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::propagation;
+use crate::{methods::MethodTable, propagation};
 
 /// What the handler's future knows about the call it serves.
 #[derive(Debug, Clone)]
 struct CallScope {
-    /// When the call must have answered.
-    deadline: Instant,
+    /// When the call must have answered; none for a client stream without a client deadline.
+    deadline: Option<Instant>,
     /// The caller's `authorization` header, forwarded on peer calls.
     authorization: Option<http::HeaderValue>,
 }
@@ -29,9 +38,9 @@ tokio::task_local! {
     static CALL: CallScope;
 }
 
-/// The deadline of the call this task is serving, if it is serving one.
+/// The deadline of the call this task is serving, if it is serving one that has a deadline.
 pub fn current_deadline() -> Option<Instant> {
-    CALL.try_with(|call| call.deadline).ok()
+    CALL.try_with(|call| call.deadline).ok().flatten()
 }
 
 /// The `authorization` header of the call this task is serving, if any.
@@ -41,16 +50,27 @@ pub fn current_authorization() -> Option<http::HeaderValue> {
         .flatten()
 }
 
-/// Wraps each call in its span and deadline scope.
+/// How long calls may take: the server's limits and the methods that take client streams.
+#[derive(Debug, Clone)]
+pub(crate) struct CallLimits {
+    /// The server's own limit for a call's answer, used when the client sent no shorter
+    /// `grpc-timeout`.
+    pub(crate) request_timeout: Duration,
+    /// The longest wait for a client stream's next message.
+    pub(crate) stream_idle_timeout: Duration,
+    /// Which methods take client streams.
+    pub(crate) methods: MethodTable,
+}
+
+/// Wraps each call in its span and deadline scope, and enforces the deadline.
 #[derive(Debug, Clone)]
 pub(crate) struct CallContextLayer {
-    /// The server's own limit, used when the client sent no shorter `grpc-timeout`.
-    max_timeout: Duration,
+    limits: CallLimits,
 }
 
 impl CallContextLayer {
-    pub(crate) fn new(max_timeout: Duration) -> Self {
-        Self { max_timeout }
+    pub(crate) fn new(limits: CallLimits) -> Self {
+        Self { limits }
     }
 }
 
@@ -60,7 +80,7 @@ impl<S> Layer<S> for CallContextLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CallContext {
             inner,
-            max_timeout: self.max_timeout,
+            limits: self.limits.clone(),
         }
     }
 }
@@ -69,13 +89,14 @@ impl<S> Layer<S> for CallContextLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct CallContext<S> {
     inner: S,
-    max_timeout: Duration,
+    limits: CallLimits,
 }
 
-impl<S, B> Service<http::Request<B>> for CallContext<S>
+impl<S, ResBody> Service<http::Request<tonic::body::Body>> for CallContext<S>
 where
-    S: Service<http::Request<B>>,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
+    ResBody: Default,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -85,11 +106,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let timeout = grpc_timeout(request.headers())
-            .map_or(self.max_timeout, |timeout| timeout.min(self.max_timeout));
-        let deadline = Instant::now() + timeout;
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let path = request.uri().path();
+        let client_stream = self.limits.methods.is_client_streaming(path);
+        let timeout = match (grpc_timeout(request.headers()), client_stream) {
+            (Some(client), true) => Some(client),
+            (None, true) => None,
+            (client, false) => Some(client.map_or(self.limits.request_timeout, |client| {
+                client.min(self.limits.request_timeout)
+            })),
+        };
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let (service, method) = path
             .trim_start_matches('/')
             .split_once('/')
@@ -108,8 +135,86 @@ where
             deadline,
             authorization: request.headers().get(http::header::AUTHORIZATION).cloned(),
         };
+        let request = if client_stream {
+            let idle = self.limits.stream_idle_timeout;
+            request.map(|body| tonic::body::Body::new(IdleTimeoutBody::new(body, idle)))
+        } else {
+            request
+        };
         let future = self.inner.call(request);
-        Box::pin(CALL.scope(scope, future.instrument(span)))
+        let bounded = async move {
+            let Some(deadline) = deadline else {
+                return future.await;
+            };
+            match tokio::time::timeout_at(deadline, future).await {
+                Ok(answer) => answer,
+                Err(_elapsed) => Ok(tonic::Status::deadline_exceeded(
+                    "the call did not finish within its deadline",
+                )
+                .into_http()),
+            }
+        };
+        Box::pin(CALL.scope(scope, bounded.instrument(span)))
+    }
+}
+
+pin_project! {
+    /// A client stream's body that fails with DEADLINE_EXCEEDED when the client sends nothing
+    /// for `idle` while the handler waits for it. Time the handler spends on a message it
+    /// already has does not count.
+    struct IdleTimeoutBody {
+        #[pin]
+        inner: tonic::body::Body,
+        idle: Duration,
+        armed: bool,
+        #[pin]
+        timer: Sleep,
+    }
+}
+
+impl IdleTimeoutBody {
+    fn new(inner: tonic::body::Body, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            armed: false,
+            timer: tokio::time::sleep(idle),
+        }
+    }
+}
+
+impl Body for IdleTimeoutBody {
+    type Data = <tonic::body::Body as Body>::Data;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
+            *this.armed = false;
+            return Poll::Ready(frame);
+        }
+        if !*this.armed {
+            this.timer.as_mut().reset(Instant::now() + *this.idle);
+            *this.armed = true;
+        }
+        match this.timer.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(tonic::Status::deadline_exceeded(format!(
+                "the client sent nothing for {}; send the stream's next message sooner",
+                humantime::format_duration(*this.idle)
+            ))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -29,7 +29,8 @@ pub struct ServerConfig {
     )]
     pub admin_listen: SocketAddr,
 
-    /// Longest time a call may run; a shorter `grpc-timeout` from the client wins.
+    /// Longest time a call may take to answer; a shorter `grpc-timeout` from the client wins.
+    /// Client streams are bounded by `CAMPUS_STREAM_IDLE_TIMEOUT` instead.
     #[arg(
         long = "request-timeout",
         env = "CAMPUS_REQUEST_TIMEOUT",
@@ -38,6 +39,17 @@ pub struct ServerConfig {
         value_parser = humantime::parse_duration
     )]
     pub request_timeout: Duration,
+
+    /// Longest wait for the next message of a client stream (a bulk import); a client stream
+    /// runs as long as its data keeps coming, or until the client's own `grpc-timeout`.
+    #[arg(
+        long = "stream-idle-timeout",
+        env = "CAMPUS_STREAM_IDLE_TIMEOUT",
+        value_name = "CAMPUS_STREAM_IDLE_TIMEOUT",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub stream_idle_timeout: Duration,
 
     /// Calls served at once by this process; beyond it calls are shed with RESOURCE_EXHAUSTED
     /// rather than queued, so a overloaded replica answers fast and clients go elsewhere.

@@ -7,6 +7,7 @@
 //! - [`propagation`]: W3C trace context in gRPC metadata and in events.
 //! - [`call_context`]: the span and deadline of the call being served.
 //! - [`server`]: the server builder (health, reflection, grpc-web, limits, shutdown).
+//! - [`methods`]: the methods a server serves, from its descriptor sets.
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
 //! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls.
@@ -20,6 +21,7 @@ pub mod call_context;
 pub mod client;
 pub mod config;
 mod cors;
+pub mod methods;
 pub mod metrics;
 pub mod propagation;
 pub mod retry;

@@ -2,10 +2,8 @@
 //! code, and handling latency, for every method the server knows.
 
 use std::{
-    collections::HashSet,
     future::Future,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll, ready},
     time::Instant,
 };
@@ -13,9 +11,10 @@ use std::{
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use prost::Message as _;
 use tonic::Code;
 use tower::{Layer, Service};
+
+use crate::methods::MethodTable;
 
 /// The server's call counters and latency histogram, registered in one registry.
 #[derive(Debug, Clone)]
@@ -23,17 +22,14 @@ pub struct GrpcMetrics {
     started: IntCounterVec,
     handled: IntCounterVec,
     latency: HistogramVec,
-    /// Full paths (`/package.Service/Method`) that get their own labels; any other path is
-    /// counted as `unknown` so a client cannot grow the label set without bound.
-    known_methods: Arc<HashSet<String>>,
+    /// The paths that get their own labels; any other path is counted as `unknown` so a
+    /// client cannot grow the label set without bound.
+    methods: MethodTable,
 }
 
 impl GrpcMetrics {
-    /// Registers the metrics, labelled for the methods in the given encoded descriptor sets.
-    pub fn register(
-        registry: &Registry,
-        descriptor_sets: &[&[u8]],
-    ) -> Result<Self, prometheus::Error> {
+    /// Registers the metrics, labelled for the server's `methods`.
+    pub fn register(registry: &Registry, methods: MethodTable) -> Result<Self, prometheus::Error> {
         let labels = ["grpc_service", "grpc_method"];
         let started = IntCounterVec::new(
             Opts::new(
@@ -67,43 +63,19 @@ impl GrpcMetrics {
             started,
             handled,
             latency,
-            known_methods: Arc::new(method_paths(descriptor_sets)),
+            methods,
         })
     }
 
     /// The `(service, method)` labels for a request path.
     fn labels<'a>(&self, path: &'a str) -> (&'a str, &'a str) {
-        if !self.known_methods.contains(path) {
+        if !self.methods.is_known(path) {
             return ("unknown", "unknown");
         }
         path.trim_start_matches('/')
             .split_once('/')
             .unwrap_or(("unknown", "unknown"))
     }
-}
-
-/// Every `/package.Service/Method` path declared in the descriptor sets.
-fn method_paths(descriptor_sets: &[&[u8]]) -> HashSet<String> {
-    let mut paths = HashSet::new();
-    for encoded in descriptor_sets {
-        let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
-            tracing::warn!("a descriptor set does not decode; its methods are counted as unknown");
-            continue;
-        };
-        for file in &set.file {
-            for service in &file.service {
-                for method in &service.method {
-                    paths.insert(format!(
-                        "/{}.{}/{}",
-                        file.package(),
-                        service.name(),
-                        method.name()
-                    ));
-                }
-            }
-        }
-    }
-    paths
 }
 
 /// Records every call that passes through it in [`GrpcMetrics`].

@@ -14,9 +14,10 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 use crate::{
     admin,
     auth::{AuthConfig, AuthLayer, keys::KeySet},
-    call_context::CallContextLayer,
+    call_context::{CallContextLayer, CallLimits},
     config::ServerConfig,
     cors::{InvalidOrigin, OriginGuardLayer, OriginPolicy},
+    methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
 };
 
@@ -93,6 +94,7 @@ pub struct Server {
     routes: RoutesBuilder,
     health: Health,
     metrics: GrpcMetrics,
+    methods: MethodTable,
     registry: Registry,
     /// Token verification, when required; see [`Server::require_auth`].
     auth: Option<(AuthConfig, KeySet)>,
@@ -117,14 +119,12 @@ impl Server {
             .register_encoded_file_descriptor_set(descriptor_set)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
-        let metrics = GrpcMetrics::register(
-            &registry,
-            &[
-                descriptor_set,
-                tonic_health::pb::FILE_DESCRIPTOR_SET,
-                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            ],
-        )?;
+        let methods = MethodTable::from_descriptor_sets(&[
+            descriptor_set,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        ]);
+        let metrics = GrpcMetrics::register(&registry, methods.clone())?;
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
         routes.add_service(reflection);
@@ -137,6 +137,7 @@ impl Server {
                 services: Arc::default(),
             },
             metrics,
+            methods,
             registry,
             auth: None,
             public: vec![
@@ -204,8 +205,13 @@ impl Server {
             .layer(tonic_web::GrpcWebLayer::new())
             // Count and time every call, including the ones shed below.
             .layer(MetricsLayer::new(self.metrics))
-            // Continue the caller's trace and scope the call's deadline for peer calls.
-            .layer(CallContextLayer::new(config.request_timeout))
+            // Continue the caller's trace, enforce the call's deadline (DEADLINE_EXCEEDED) and
+            // scope it for peer calls.
+            .layer(CallContextLayer::new(CallLimits {
+                request_timeout: config.request_timeout,
+                stream_idle_timeout: config.stream_idle_timeout,
+                methods: self.methods,
+            }))
             // Answer RESOURCE_EXHAUSTED at once when the limit below is reached, not queue.
             .layer(LoadShedLayer::new())
             // Bound the calls in flight across all connections of this process.
@@ -218,7 +224,6 @@ impl Server {
 
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
-            .timeout(config.request_timeout)
             .max_concurrent_streams(config.max_concurrent_streams)
             .http2_keepalive_interval(Some(config.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))

@@ -245,20 +245,7 @@ impl TestCampus {
 
     /// The admin listener's `/metrics` text.
     pub async fn metrics(&self) -> Result<String, Error> {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let mut stream = tokio::net::TcpStream::connect(self.admin_addr).await?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: campus\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        let (head, body) = response
-            .split_once("\r\n\r\n")
-            .ok_or("no HTTP body in the /metrics answer")?;
-        if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!("/metrics answered {head}").into());
-        }
-        Ok(body.to_owned())
+        Ok(campus_runtime::admin::scrape(&self.admin_addr.to_string()).await?)
     }
 
     /// Signals shutdown and waits for `serve` to return; its error, if any, becomes ours.

@@ -1,0 +1,73 @@
+//! The methods a server serves, read once from its descriptor sets: which paths get labels of
+//! their own in the metrics, and which take a client stream (bounded by an idle timeout
+//! between messages instead of the whole-call request timeout).
+
+use std::{collections::HashSet, sync::Arc};
+
+use prost::Message as _;
+
+/// Every `/package.Service/Method` path a server knows, and its client-streaming subset.
+#[derive(Debug, Clone, Default)]
+pub struct MethodTable {
+    known: Arc<HashSet<String>>,
+    client_streaming: Arc<HashSet<String>>,
+}
+
+impl MethodTable {
+    /// Reads the methods declared in encoded `FileDescriptorSet`s; a set that does not
+    /// decode is logged and skipped, so its methods count as unknown.
+    pub fn from_descriptor_sets(descriptor_sets: &[&[u8]]) -> Self {
+        let mut known = HashSet::new();
+        let mut client_streaming = HashSet::new();
+        for encoded in descriptor_sets {
+            let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
+                tracing::warn!(
+                    "a descriptor set does not decode; its methods are counted as unknown"
+                );
+                continue;
+            };
+            for file in &set.file {
+                for service in &file.service {
+                    for method in &service.method {
+                        let path =
+                            format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                        if method.client_streaming() {
+                            client_streaming.insert(path.clone());
+                        }
+                        known.insert(path);
+                    }
+                }
+            }
+        }
+        Self {
+            known: Arc::new(known),
+            client_streaming: Arc::new(client_streaming),
+        }
+    }
+
+    /// Whether `path` is a method of this server.
+    pub fn is_known(&self, path: &str) -> bool {
+        self.known.contains(path)
+    }
+
+    /// Whether `path` is a method whose request is a client stream.
+    pub fn is_client_streaming(&self, path: &str) -> bool {
+        self.client_streaming.contains(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MethodTable;
+
+    #[test]
+    fn client_streams_are_told_apart_from_unary_calls() {
+        let table = MethodTable::from_descriptor_sets(&[campus_proto::FILE_DESCRIPTOR_SET]);
+        let import = "/campus.finance.v1.FinanceService/ImportTransactions";
+        let create = "/campus.finance.v1.FinanceService/CreateTransaction";
+        assert!(table.is_known(import) && table.is_known(create));
+        assert!(table.is_client_streaming(import));
+        assert!(!table.is_client_streaming(create));
+        assert!(!table.is_known("/campus.finance.v1.FinanceService/Nothing"));
+    }
+}
