@@ -13,7 +13,7 @@ use campus_proto::{
         CreateCourseRequest, EnrollRequest, PublishCourseRequest,
         courses_service_client::CoursesServiceClient,
     },
-    progress::BatchGetProgressRequest,
+    progress::{BatchGetProgressRequest, GetCourseProgressRequest},
 };
 use campus_testkit::spawn_campus;
 use common::{Error, class, progress_as};
@@ -99,8 +99,27 @@ async fn batch_get_progress_for_50_courses_is_one_statement() -> Result<(), Erro
             .await?;
         course_ids.push(course.id);
     }
-    // Let the enrolment events reach progress, so the batch finds 50 records.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait for the enrolment events to reach progress, so the batch finds 50 records and no
+    // consumer writes a record while the batch's statements are counted.
+    let mut as_learner = progress_as(&campus, &learner.token).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for course_id in &course_ids {
+        while as_learner
+            .get_course_progress(GetCourseProgressRequest {
+                user_id: String::new(),
+                course_id: course_id.clone(),
+            })
+            .await
+            .is_err()
+        {
+            if tokio::time::Instant::now() > deadline {
+                return Err(
+                    format!("progress never learnt of the enrolment in {course_id}").into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 
     statements.0.lock().map_err(|_| "poisoned")?.clear();
     let progress = progress_as(&campus, &learner.token)

@@ -9,15 +9,16 @@ use campus_proto::users::{
     GetSchoolRequest, get_school_request::Key, users_service_client::UsersServiceClient,
 };
 use campus_runtime::shutdown;
-use common::{Error, SlowSchools, listeners, server_config, server_with};
+use common::{Error, GatedSchools, listeners, server_config, server_with};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 #[tokio::test]
 async fn sigterm_reports_not_serving_and_lets_the_in_flight_call_finish() -> Result<(), Error> {
-    let config = server_config(&["--shutdown-delay", "1s", "--shutdown-grace", "5s"])?;
-    let server = server_with(config, SlowSchools(Duration::from_millis(1500))).await?;
+    let config = server_config(&["--shutdown-delay", "3s", "--shutdown-grace", "20s"])?;
+    let gate = GatedSchools::default();
+    let server = server_with(config, gate.clone()).await?;
     let (grpc, admin, addr) = listeners().await?;
     // The production signal future: it installs the SIGTERM handler when first polled.
     let serving = tokio::spawn(server.serve(grpc, admin, shutdown::signal()));
@@ -40,7 +41,7 @@ async fn sigterm_reports_not_serving_and_lets_the_in_flight_call_finish() -> Res
             })
             .await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.entered().await;
 
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &std::process::id().to_string()])
@@ -49,7 +50,7 @@ async fn sigterm_reports_not_serving_and_lets_the_in_flight_call_finish() -> Res
 
     // During the shutdown delay the server still answers, and says it is going away.
     let mut saw_not_serving = false;
-    for _ in 0..50 {
+    for _ in 0..250 {
         let status = health
             .check(HealthCheckRequest::default())
             .await?
@@ -71,6 +72,9 @@ async fn sigterm_reports_not_serving_and_lets_the_in_flight_call_finish() -> Res
         .await?
         .into_inner();
     assert_eq!(users_status.status(), ServingStatus::NotServing);
+
+    // The call that was in flight when the signal came still gets its answer.
+    gate.release();
 
     let answer = in_flight.await??.into_inner();
     assert_eq!(

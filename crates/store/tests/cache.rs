@@ -170,7 +170,7 @@ async fn invalidation_in_one_process_is_seen_by_another_sharing_redis() -> Resul
     // The key: A invalidates, B's next reads load the new value.
     a.invalidate("school:s1", &["school:s1"]).await;
     let mut seen = String::new();
-    for _ in 0..100 {
+    for _ in 0..1000 {
         seen = read(b.clone(), "v2").await?;
         if seen == "v2" {
             break;
@@ -181,7 +181,7 @@ async fn invalidation_in_one_process_is_seen_by_another_sharing_redis() -> Resul
 
     // The tag: same, through one INCR.
     a.invalidate_tag("school:s1").await;
-    for _ in 0..100 {
+    for _ in 0..1000 {
         seen = read(b.clone(), "v3").await?;
         if seen == "v3" {
             break;
@@ -212,7 +212,9 @@ async fn reads_succeed_from_the_loader_when_redis_is_unreachable() -> Result<(),
             .await
             .map_err(|e| e.to_string())?;
         assert_eq!(value.name, "from the database");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Redis's own timeout is 250 ms; a read waiting on a dead Redis (bb8's default wait
+        // is 30 s) would take far longer than this bound.
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
     cache.invalidate_tag("school:s1").await;
     let errors = sample(

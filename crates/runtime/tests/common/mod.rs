@@ -4,7 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use campus_proto::users::{
     GetSchoolRequest, GetSchoolResponse, School,
@@ -14,7 +14,7 @@ use campus_proto::users::{
 };
 use campus_runtime::{client::PeerChannel, config::ServerConfig, server::Server};
 use clap::Parser as _;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify};
 use tonic::{Request, Response, Status};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -71,6 +71,44 @@ impl UsersService for SlowSchools {
         request: Request<GetSchoolRequest>,
     ) -> Result<Response<GetSchoolResponse>, Status> {
         tokio::time::sleep(self.0).await;
+        Ok(Response::new(GetSchoolResponse {
+            school: Some(School {
+                id: school_id(request),
+                ..School::default()
+            }),
+        }))
+    }
+}
+
+/// Holds every GetSchool call until the test releases it, and tells the test when a call
+/// has reached the handler: a test can hold a call in flight without guessing how long the
+/// call takes to arrive on a busy machine.
+#[derive(Debug, Clone, Default)]
+pub struct GatedSchools {
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+impl GatedSchools {
+    /// Waits until a call has reached the handler.
+    pub async fn entered(&self) {
+        self.entered.notified().await;
+    }
+
+    /// Lets the held call (or the next one to arrive) answer.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+}
+
+#[tonic::async_trait]
+impl UsersService for GatedSchools {
+    async fn get_school(
+        &self,
+        request: Request<GetSchoolRequest>,
+    ) -> Result<Response<GetSchoolResponse>, Status> {
+        self.entered.notify_one();
+        self.release.notified().await;
         Ok(Response::new(GetSchoolResponse {
             school: Some(School {
                 id: school_id(request),
