@@ -66,8 +66,8 @@ impl Courses {
         write: impl std::future::Future<Output = Result<R, CoursesError>>,
     ) -> Result<R, CoursesError> {
         match write.await {
-            Err(CoursesError::Database(error))
-                if !request_id.is_empty() && is_unique_violation(&error) =>
+            Err(CoursesError::Failure(failure))
+                if !request_id.is_empty() && failure.cause().is_some_and(is_unique_violation) =>
             {
                 replay(
                     self.store
@@ -75,7 +75,7 @@ impl Courses {
                         .recall(scope, request_id, fingerprint)
                         .await?,
                 )?
-                .ok_or(CoursesError::Database(error))
+                .ok_or(CoursesError::Failure(failure))
             }
             other => other,
         }
@@ -106,7 +106,7 @@ impl Courses {
     ) -> Result<bool, CoursesError> {
         let found = self
             .users
-            .idempotent(|channel| async move {
+            .idempotent("BatchGetUsers", |channel| async move {
                 UsersServiceClient::new(channel)
                     .batch_get_users(BatchGetUsersRequest {
                         user_ids: vec![user_id.to_owned()],
@@ -161,7 +161,7 @@ impl Courses {
                     match store::course(&database, &id).await {
                         Ok(Some(course)) => Ok(course_message(&course)),
                         Ok(None) => Err(None),
-                        Err(error) => Err(Some(error.to_string())),
+                        Err(error) => Err(Some(campus_store::database_failure(error))),
                     }
                 },
             )
@@ -171,7 +171,7 @@ impl Courses {
             Ok(_) => Err(CoursesError::NotFound("course")),
             Err(error) => match error.as_ref() {
                 None => Err(CoursesError::NotFound("course")),
-                Some(message) => Err(CoursesError::Internal(message.clone())),
+                Some(failure) => Err(CoursesError::Failure(failure.clone())),
             },
         }
     }

@@ -1,5 +1,6 @@
 //! Errors of the courses service and their one mapping to gRPC statuses.
 
+use campus_runtime::failure::Failure;
 use tonic::Status;
 
 /// Everything a courses call can fail with.
@@ -20,15 +21,13 @@ pub enum CoursesError {
     /// A request id was reused for another request.
     #[error("{0}")]
     AlreadyExists(&'static str),
-    /// An authorization helper or a peer refused (already a status).
+    /// An authorization helper refused the caller (`campus_runtime::auth` answers statuses).
     #[error("{}", .0.message())]
-    Status(#[from] Status),
-    /// The database failed; details are logged, not sent.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Anything else internal; details are logged, not sent.
-    #[error("internal: {0}")]
-    Internal(String),
+    Refused(#[from] Status),
+    /// An infrastructure failure (database, Redis, a peer), classified where it happened
+    /// and mapped to a status by `campus_runtime::failure`; details are logged, not sent.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 impl CoursesError {
@@ -38,9 +37,10 @@ impl CoursesError {
     }
 }
 
-impl From<campus_store::DatabaseError> for CoursesError {
-    fn from(error: campus_store::DatabaseError) -> Self {
-        Self::Internal(error.to_string())
+/// Database errors, classified once by `campus_store`.
+impl From<sqlx::Error> for CoursesError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failure(campus_store::database_failure(error))
     }
 }
 
@@ -52,12 +52,8 @@ impl From<CoursesError> for Status {
             CoursesError::NotFound(what) => Status::not_found(format!("{what} not found")),
             CoursesError::FailedPrecondition(message) => Status::failed_precondition(message),
             CoursesError::AlreadyExists(message) => Status::already_exists(message),
-            CoursesError::Status(status) => status,
-            CoursesError::Database(error) => campus_store::database_status("courses", &error),
-            CoursesError::Internal(error) => {
-                tracing::error!(%error, "courses call failed");
-                Status::internal("internal error")
-            }
+            CoursesError::Refused(status) => status,
+            CoursesError::Failure(failure) => failure.into(),
         }
     }
 }

@@ -151,7 +151,7 @@ impl Courses {
         ids.dedup();
         let answer = self
             .users
-            .idempotent(|channel| {
+            .idempotent("BatchGetUsers", |channel| {
                 let request = BatchGetUsersRequest {
                     user_ids: ids.clone(),
                 };
@@ -171,8 +171,8 @@ impl Courses {
                     .map(|user| (user.id, user.display_name))
                     .collect(),
             ),
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "instructor names unavailable");
+            Err(failure) => {
+                tracing::warn!(error = %failure, "instructor names unavailable");
                 None
             }
         }
@@ -193,7 +193,7 @@ impl Courses {
         });
         let course_ids: Vec<String> = rows.iter().map(|row| row.course.id.clone()).collect();
         let ends = tokio::time::Instant::now() + budget;
-        let answer = self.progress.idempotent(|channel| {
+        let answer = self.progress.idempotent("BatchGetProgress", |channel| {
             let mut request = tonic::Request::new(BatchGetProgressRequest {
                 user_id: user_id.to_owned(),
                 course_ids: course_ids.clone(),
@@ -214,8 +214,8 @@ impl Courses {
                     .map(|progress| (progress.course_id.clone(), progress))
                     .collect(),
             ),
-            Ok(Err(status)) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "progress unavailable; marked unknown");
+            Ok(Err(failure)) => {
+                tracing::warn!(error = %failure, "progress unavailable; marked unknown");
                 None
             }
             Err(_) => {

@@ -442,7 +442,7 @@ impl Finance {
         &self,
         caller: &Caller,
         query: Option<AnalyticsQuery>,
-    ) -> Result<AnalyticsReport, FinanceError> {
+    ) -> Result<AnalyticsReport, Status> {
         let checked = check_query(query.as_ref())?;
         let key = format!(
             "{}|{}",
@@ -462,31 +462,21 @@ impl Finance {
                 || async move {
                     compute(&database, &owner, &checked)
                         .await
-                        .map_err(|error| Status::from(error).message().to_owned())
+                        .map_err(Status::from)
                 },
             )
             .await
-            .map_err(|message| FinanceError::Internal(message.as_ref().clone()))
+            .map_err(|status| Status::clone(&status))
     }
 
     pub(crate) async fn watch_analytics(
         &self,
         caller: &Caller,
         query: Option<AnalyticsQuery>,
-    ) -> Result<ReportStream, FinanceError> {
+    ) -> Result<ReportStream, Status> {
         let checked = check_query(query.as_ref())?;
-        let transactions = self
-            .store
-            .bus
-            .subscribe_live("transaction", None)
-            .await
-            .map_err(|e| FinanceError::Internal(e.to_string()))?;
-        let transfers = self
-            .store
-            .bus
-            .subscribe_live("transfer", None)
-            .await
-            .map_err(|e| FinanceError::Internal(e.to_string()))?;
+        let transactions = self.store.bus.subscribe_live("transaction", None).await?;
+        let transfers = self.store.bus.subscribe_live("transfer", None).await?;
         let first = compute(&self.store.database, &caller.user_id, &checked).await?;
         let owner = caller.user_id.clone();
         let database = self.store.database.clone();
@@ -495,7 +485,7 @@ impl Finance {
             async move {
                 let event = match event {
                     Ok(event) => event,
-                    Err(error) => return Some(Err(Status::resource_exhausted(error.to_string()))),
+                    Err(error) => return Some(Err(Status::from(error))),
                 };
                 let cause = decode::<TransactionRecorded>(&event.envelope)
                     .and_then(|recorded| recorded.transaction)

@@ -1,5 +1,6 @@
 //! Errors of the finance service and their one mapping to gRPC statuses.
 
+use campus_runtime::failure::Failure;
 use tonic::Status;
 
 /// Everything a finance call can fail with.
@@ -23,15 +24,13 @@ pub enum FinanceError {
     /// A balance or total would leave the int64 range.
     #[error("{0}")]
     OutOfRange(&'static str),
-    /// An authorization helper refused (already a status).
+    /// An authorization helper refused the caller (`campus_runtime::auth` answers statuses).
     #[error("{}", .0.message())]
-    Status(#[from] Status),
-    /// The database failed; details are logged, not sent.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Anything else internal; details are logged, not sent.
-    #[error("internal: {0}")]
-    Internal(String),
+    Refused(#[from] Status),
+    /// An infrastructure failure (database, Redis, a peer), classified where it happened
+    /// and mapped to a status by `campus_runtime::failure`; details are logged, not sent.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 impl FinanceError {
@@ -41,9 +40,10 @@ impl FinanceError {
     }
 }
 
-impl From<campus_store::DatabaseError> for FinanceError {
-    fn from(error: campus_store::DatabaseError) -> Self {
-        Self::Internal(error.to_string())
+/// Database errors, classified once by `campus_store`.
+impl From<sqlx::Error> for FinanceError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failure(campus_store::database_failure(error))
     }
 }
 
@@ -56,12 +56,8 @@ impl From<FinanceError> for Status {
             FinanceError::FailedPrecondition(message) => Status::failed_precondition(message),
             FinanceError::AlreadyExists(message) => Status::already_exists(message),
             FinanceError::OutOfRange(message) => Status::out_of_range(message),
-            FinanceError::Status(status) => status,
-            FinanceError::Database(error) => campus_store::database_status("finance", &error),
-            FinanceError::Internal(error) => {
-                tracing::error!(%error, "finance call failed");
-                Status::internal("internal error")
-            }
+            FinanceError::Refused(status) => status,
+            FinanceError::Failure(failure) => failure.into(),
         }
     }
 }

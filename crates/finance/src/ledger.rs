@@ -295,10 +295,13 @@ impl Finance {
                 })
             }
             // A concurrent request with the same key committed first: answer as it did.
-            Err(FinanceError::Database(error)) if is_unique_violation(&error) => self
-                .replay(&scope, &body.idempotency_key, &fingerprint)
-                .await?
-                .ok_or(FinanceError::Database(error)),
+            Err(FinanceError::Failure(failure))
+                if failure.cause().is_some_and(is_unique_violation) =>
+            {
+                self.replay(&scope, &body.idempotency_key, &fingerprint)
+                    .await?
+                    .ok_or(FinanceError::Failure(failure))
+            }
             Err(error) => Err(error),
         }
     }
@@ -624,13 +627,17 @@ impl Finance {
                 self.invalidate_reports(&caller.user_id).await;
                 Ok(answer)
             }
-            Err(FinanceError::Database(error)) if is_unique_violation(&error) => replay(
-                self.store
-                    .database
-                    .recall(&scope, &body.idempotency_key, &fingerprint)
-                    .await?,
-            )?
-            .ok_or(FinanceError::Database(error)),
+            Err(FinanceError::Failure(failure))
+                if failure.cause().is_some_and(is_unique_violation) =>
+            {
+                replay(
+                    self.store
+                        .database
+                        .recall(&scope, &body.idempotency_key, &fingerprint)
+                        .await?,
+                )?
+                .ok_or(FinanceError::Failure(failure))
+            }
             Err(error) => Err(error),
         }
     }

@@ -18,6 +18,7 @@ use campus_runtime::{
         decode_cursor, encode_cursor, micros, next_page_token, page_after, page_size, timestamp,
     },
     auth::Caller,
+    failure::Failure,
 };
 use campus_store::idempotency::Recalled;
 use prost::Message as _;
@@ -323,9 +324,9 @@ impl Progress {
             ));
         }
         let rows = self.set_marks(caller, &session, &[mark], None).await?;
-        rows.first()
-            .map(mark_message)
-            .ok_or_else(|| ProgressError::Internal("no mark stored".into()))
+        rows.first().map(mark_message).ok_or_else(|| {
+            Failure::internal("attendance", "a mark was written but not returned").into()
+        })
     }
 
     pub(crate) async fn batch_mark(
@@ -366,7 +367,11 @@ impl Progress {
                 marks: rows.iter().map(mark_message).collect(),
             }),
             // A concurrent retry of this batch committed first: answer as it did.
-            Err(ProgressError::Database(error)) if campus_store::is_unique_violation(&error) => {
+            Err(ProgressError::Failure(failure))
+                if failure
+                    .cause()
+                    .is_some_and(campus_store::is_unique_violation) =>
+            {
                 match self
                     .store
                     .database
@@ -374,7 +379,7 @@ impl Progress {
                     .await?
                 {
                     Some(Recalled::Same(answer)) => Ok(answer),
-                    Some(Recalled::Conflict) | None => Err(ProgressError::Database(error)),
+                    Some(Recalled::Conflict) | None => Err(ProgressError::Failure(failure)),
                 }
             }
             Err(error) => Err(error),

@@ -1,5 +1,6 @@
 //! Errors of the progress service and their one mapping to gRPC statuses.
 
+use campus_runtime::failure::Failure;
 use tonic::Status;
 
 /// Everything a progress call can fail with.
@@ -20,15 +21,16 @@ pub enum ProgressError {
     /// A request id was reused for another request.
     #[error("{0}")]
     AlreadyExists(&'static str),
-    /// An authorization helper refused (already a status).
+    /// An authorization helper refused the caller (`campus_runtime::auth` answers statuses).
     #[error("{}", .0.message())]
-    Status(#[from] Status),
-    /// The database failed; details are logged, not sent.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Anything else internal; details are logged, not sent.
-    #[error("internal: {0}")]
-    Internal(String),
+    Refused(#[from] Status),
+    /// An infrastructure failure (database, Redis, a peer), classified where it happened
+    /// and mapped to a status by `campus_runtime::failure`; details are logged, not sent.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+    /// The live feed of a watch could not start or resume.
+    #[error(transparent)]
+    Live(#[from] campus_store::events::live::LiveError),
 }
 
 impl ProgressError {
@@ -38,9 +40,10 @@ impl ProgressError {
     }
 }
 
-impl From<campus_store::DatabaseError> for ProgressError {
-    fn from(error: campus_store::DatabaseError) -> Self {
-        Self::Internal(error.to_string())
+/// Database errors, classified once by `campus_store`.
+impl From<sqlx::Error> for ProgressError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failure(campus_store::database_failure(error))
     }
 }
 
@@ -54,12 +57,9 @@ impl From<ProgressError> for Status {
             ProgressError::NotFound(what) => Status::not_found(format!("{what} not found")),
             ProgressError::FailedPrecondition(message) => Status::failed_precondition(message),
             ProgressError::AlreadyExists(message) => Status::already_exists(message),
-            ProgressError::Status(status) => status,
-            ProgressError::Database(error) => campus_store::database_status("progress", &error),
-            ProgressError::Internal(error) => {
-                tracing::error!(%error, "progress call failed");
-                Status::internal("internal error")
-            }
+            ProgressError::Refused(status) => status,
+            ProgressError::Failure(failure) => failure.into(),
+            ProgressError::Live(error) => error.into(),
         }
     }
 }

@@ -11,7 +11,7 @@ use campus_proto::{
     users::Role,
 };
 use campus_runtime::auth::Caller;
-use campus_store::events::{LiveError, catalog::decode};
+use campus_store::events::catalog::decode;
 use futures::{Stream, StreamExt as _};
 use tonic::Status;
 
@@ -23,17 +23,6 @@ pub(crate) type MarkStream =
 
 /// The event family attendance marks are published in.
 const FAMILY: &str = "attendance";
-
-fn live_status(error: &LiveError) -> Status {
-    match error {
-        LiveError::Lagged(_) => Status::resource_exhausted(error.to_string()),
-        LiveError::Expired(_) => Status::failed_precondition(error.to_string()),
-        LiveError::InvalidToken(_) => {
-            campus_runtime::api::invalid_argument(&[("resume_token", error.to_string())])
-        }
-        LiveError::Unavailable(_) => Status::unavailable(error.to_string()),
-    }
-}
 
 impl Progress {
     pub(crate) async fn watch(
@@ -64,15 +53,10 @@ impl Progress {
             }
         };
         let resume = (!body.resume_token.is_empty()).then_some(body.resume_token.as_str());
-        let feed = self
-            .store
-            .bus
-            .subscribe_live(FAMILY, resume)
-            .await
-            .map_err(|error| ProgressError::Status(live_status(&error)))?;
+        let feed = self.store.bus.subscribe_live(FAMILY, resume).await?;
         let stream = feed.filter_map(move |item| {
             let answer = match item {
-                Err(error) => Some(Err(live_status(&error))),
+                Err(error) => Some(Err(Status::from(error))),
                 Ok(event) => decode::<AttendanceMarked>(&event.envelope)
                     .and_then(|marked| marked.mark)
                     .filter(|mark| {

@@ -1,6 +1,8 @@
 //! Conventions every Campus API shares, in one place: page sizes, opaque cursors, field
 //! violations, timestamps.
 
+use std::{collections::HashMap, time::Duration};
+
 use base64::Engine as _;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
@@ -216,4 +218,42 @@ mod tests {
         let ts = timestamp(1_500_000);
         assert_eq!((ts.seconds, ts.nanos), (1, 500_000_000));
     }
+}
+
+/// The `domain` of every `google.rpc.ErrorInfo` Campus sends.
+pub const ERROR_DOMAIN: &str = "campus";
+
+/// Why a call was answered RESOURCE_EXHAUSTED, sent as the `reason` of a
+/// `google.rpc.ErrorInfo` so a client can tell "resume now" from "back off".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExhaustedReason {
+    /// A live stream fell behind its buffer: resume at once with the last token received.
+    StreamLagged,
+    /// The process is at its concurrency limit: back off and retry (on another replica).
+    Overloaded,
+    /// Too many failed logins for the account: wait for the RetryInfo delay.
+    LoginThrottled,
+}
+
+impl ExhaustedReason {
+    /// The reason as sent in ErrorInfo.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StreamLagged => "STREAM_LAGGED",
+            Self::Overloaded => "OVERLOADED",
+            Self::LoginThrottled => "LOGIN_THROTTLED",
+        }
+    }
+}
+
+/// RESOURCE_EXHAUSTED with its reason (ErrorInfo) and, when waiting is the answer, how long
+/// to wait (RetryInfo; zero means "at once").
+pub fn resource_exhausted(
+    reason: ExhaustedReason,
+    message: impl Into<String>,
+    retry_after: Duration,
+) -> Status {
+    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+    details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(Code::ResourceExhausted, message, details)
 }

@@ -8,28 +8,47 @@ use http::Uri;
 use tokio::time::Instant;
 
 use tonic::{
-    Request, Status,
+    Code, Request, Status,
     service::{Interceptor, interceptor::InterceptedService},
     transport::{Channel, Endpoint, channel::Change},
 };
 
-use crate::{call_context::current_deadline, config::PeersConfig, propagation, retry::Retries};
+use tracing::Instrument as _;
+
+use crate::{
+    call_context::current_deadline, config::PeersConfig, failure::Failure, propagation,
+    retry::Retries,
+};
 
 /// A channel to a peer service, ready to wrap in that peer's generated client.
 pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
 
-/// A peer service: the channel to it and the retry budget of the calls made to it.
+/// A peer service: its name, the channel to it and the retry budget of the calls made to it.
 #[derive(Debug, Clone)]
 pub struct Peer {
+    /// The gRPC service, `campus.users.v1.UsersService`: the `rpc.service` of client spans.
+    service: &'static str,
+    /// The short name failures are reported under: `users`.
+    name: &'static str,
     channel: PeerChannel,
     retries: Retries,
 }
 
 impl Peer {
-    /// A peer reached over `channel`, retrying within `retries` (shared by every handle on
-    /// the same peer service).
-    pub fn new(channel: PeerChannel, retries: Retries) -> Self {
-        Self { channel, retries }
+    /// The peer `name` serving the gRPC `service`, reached over `channel`, retrying within
+    /// `retries` (shared by every handle on the same peer service).
+    pub fn new(
+        name: &'static str,
+        service: &'static str,
+        channel: PeerChannel,
+        retries: Retries,
+    ) -> Self {
+        Self {
+            service,
+            name,
+            channel,
+            retries,
+        }
     }
 
     /// The channel, for a generated client.
@@ -37,14 +56,67 @@ impl Peer {
         self.channel.clone()
     }
 
-    /// Runs an idempotent call (a read) to the peer, retried on UNAVAILABLE within the
-    /// peer's budget and the deadline of the call being served (see [`crate::retry`]).
-    pub async fn idempotent<T, F, Fut>(&self, mut call: F) -> Result<T, Status>
+    /// Runs an idempotent call (a read) of `method` on the peer, retried on UNAVAILABLE
+    /// within the peer's budget and the deadline of the call being served (see
+    /// [`crate::retry`]), in a client span that carries its outcome (OpenTelemetry's RPC
+    /// conventions). A status the peer answers is classified by [`Failure::peer`]: the caller
+    /// never forwards a peer's status as its own.
+    pub async fn idempotent<T, F, Fut>(
+        &self,
+        method: &'static str,
+        mut call: F,
+    ) -> Result<T, Failure>
     where
         F: FnMut(PeerChannel) -> Fut,
         Fut: std::future::Future<Output = Result<T, Status>>,
     {
-        self.retries.idempotent(|| call(self.channel.clone())).await
+        let span = tracing::info_span!(
+            "grpc.client",
+            otel.name = format_args!("{}/{method}", self.service),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = self.service,
+            rpc.method = method,
+            rpc.grpc.status_code = tracing::field::Empty,
+        );
+        let answer = self
+            .retries
+            .idempotent(|| call(self.channel.clone()))
+            .instrument(span.clone())
+            .await;
+        let code = answer.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        record_outcome(&span, code, false);
+        answer.map_err(|status| Failure::peer(self.name, status))
+    }
+}
+
+/// Records a call's status code on its span, and marks the span as an error where
+/// OpenTelemetry's RPC conventions say the code is one for this side of the call (every
+/// non-OK code for a client; for a server, only the codes that are its own fault).
+pub(crate) fn record_outcome(span: &tracing::Span, code: Code, server: bool) {
+    span.record("rpc.grpc.status_code", code as i32);
+    let error = match code {
+        Code::Ok => false,
+        Code::Unknown
+        | Code::DeadlineExceeded
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::Unavailable
+        | Code::DataLoss => true,
+        Code::Cancelled
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::ResourceExhausted
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unauthenticated => !server,
+    };
+    if error {
+        span.record("otel.status_code", "ERROR");
     }
 }
 
@@ -219,6 +291,8 @@ impl Peers {
     /// The users service.
     pub fn users(&self) -> Peer {
         Peer::new(
+            "users",
+            "campus.users.v1.UsersService",
             peer_channel(self.uri(self.configured.users.as_ref())),
             self.retries[0].clone(),
         )
@@ -227,6 +301,8 @@ impl Peers {
     /// The courses service.
     pub fn courses(&self) -> Peer {
         Peer::new(
+            "courses",
+            "campus.courses.v1.CoursesService",
             peer_channel(self.uri(self.configured.courses.as_ref())),
             self.retries[1].clone(),
         )
@@ -235,6 +311,8 @@ impl Peers {
     /// The progress service.
     pub fn progress(&self) -> Peer {
         Peer::new(
+            "progress",
+            "campus.progress.v1.ProgressService",
             peer_channel(self.uri(self.configured.progress.as_ref())),
             self.retries[2].clone(),
         )
@@ -243,6 +321,8 @@ impl Peers {
     /// The finance service.
     pub fn finance(&self) -> Peer {
         Peer::new(
+            "finance",
+            "campus.finance.v1.FinanceService",
             peer_channel(self.uri(self.configured.finance.as_ref())),
             self.retries[3].clone(),
         )

@@ -1,7 +1,9 @@
 //! What every Campus service shares, so each service holds only its own domain.
 //!
 //! # Layout
-//! - [`api`]: conventions of every API: page sizes, cursors, field violations, timestamps.
+//! - [`api`]: conventions of every API: page sizes, cursors, field violations, timestamps,
+//!   RESOURCE_EXHAUSTED reasons.
+//! - [`failure`]: infrastructure failures, classified once and mapped to a status once.
 //! - [`config`]: flags with environment fallbacks (`CAMPUS_*`, `OTEL_*`).
 //! - [`telemetry`]: `tracing` subscriber (text or JSON) bridged to OpenTelemetry OTLP.
 //! - [`propagation`]: W3C trace context in gRPC metadata and in events.
@@ -21,6 +23,7 @@ pub mod call_context;
 pub mod client;
 pub mod config;
 mod cors;
+pub mod failure;
 pub mod methods;
 pub mod metrics;
 pub mod propagation;

@@ -9,6 +9,8 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+use campus_runtime::failure::{Failure, FailureKind};
+
 use crate::config::{DatabaseConfig, DatabaseUrl};
 
 /// Why the database could not be reached or migrated.
@@ -34,26 +36,54 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// The status a service answers for a failed database call, logged once here: ABORTED (retry
-/// the whole call) when PostgreSQL gave up a transaction for a serialization failure or a
-/// deadlock, so nothing was written; UNAVAILABLE (retry) when the database could not be
-/// reached or no connection was free; INTERNAL otherwise. The cause is never sent to the
-/// client.
-pub fn database_status(service: &str, error: &sqlx::Error) -> tonic::Status {
-    if let sqlx::Error::Database(database) = error
-        && matches!(database.code().as_deref(), Some("40001" | "40P01"))
-    {
-        tracing::warn!(%error, service, "transaction conflicted and was rolled back");
-        return tonic::Status::aborted(
-            "the write conflicted with a concurrent one and was not applied; retry",
-        );
-    }
-    tracing::error!(%error, service, "database call failed");
-    if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
-        tonic::Status::unavailable(format!("the {service} database is unavailable; retry"))
-    } else {
-        tonic::Status::internal("internal error")
-    }
+/// A failed database call, classified: a transaction PostgreSQL gave up for a serialization
+/// failure or a deadlock (nothing was written) is a conflict; a database that cannot be
+/// reached, a connection lost or terminated (SQLSTATE classes 08 and 57P0x, `53` out of
+/// resources), no free connection in the pool, or SQLite's lock held past its busy timeout
+/// is unavailable; anything else is internal. The one place database errors are classified.
+pub fn database_failure(error: sqlx::Error) -> Failure {
+    let kind = match &error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => FailureKind::Unavailable,
+        sqlx::Error::Database(database) => match database.code().as_deref() {
+            Some("40001" | "40P01") => FailureKind::Conflict,
+            Some(code) if is_unavailable_code(code) => FailureKind::Unavailable,
+            Some(_) | None => FailureKind::Internal,
+        },
+        sqlx::Error::Configuration(_)
+        | sqlx::Error::InvalidArgument(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::AnyDriverError(_)
+        | sqlx::Error::Migrate(_)
+        | sqlx::Error::InvalidSavePointStatement
+        | sqlx::Error::BeginFailed
+        | _ => FailureKind::Internal,
+    };
+    Failure::new(kind, "the database", error)
+}
+
+/// Whether a database error code says the database is (for now) out of reach: PostgreSQL's
+/// connection exceptions (class 08), operator intervention (57P01 admin shutdown, 57P02
+/// crash shutdown, 57P03 cannot connect now), insufficient resources (class 53); SQLite's
+/// BUSY and LOCKED, also as extended codes.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("57P0")
+        || code.starts_with("53")
+        || (code.len() < 5 // SQLite's codes are numbers below 10000, SQLSTATEs five characters
+            && code
+                .parse::<u32>()
+                .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6)))
 }
 
 /// One crate's migrations, written once per backend (their SQL dialects differ).
@@ -177,7 +207,7 @@ mod tests {
 
     use sqlx::error::{DatabaseError, ErrorKind};
 
-    use super::database_status;
+    use super::{FailureKind, database_failure};
 
     /// A database error with a SQLSTATE code, as PostgreSQL reports one.
     #[derive(Debug, thiserror::Error)]
@@ -210,22 +240,50 @@ mod tests {
         }
     }
 
-    fn code_for(sqlstate: &'static str) -> tonic::Code {
-        database_status("test", &sqlx::Error::Database(Box::new(Failed(sqlstate)))).code()
+    fn kind_for(sqlstate: &'static str) -> FailureKind {
+        database_failure(sqlx::Error::Database(Box::new(Failed(sqlstate)))).kind()
     }
 
     #[test]
-    fn conflicts_are_aborted_and_other_failures_internal() {
+    fn conflicts_outages_and_defects_are_told_apart() {
+        assert_eq!(kind_for("40001"), FailureKind::Conflict, "serialization");
+        assert_eq!(kind_for("40P01"), FailureKind::Conflict, "deadlock");
         assert_eq!(
-            code_for("40001"),
-            tonic::Code::Aborted,
-            "serialization failure"
+            kind_for("57P01"),
+            FailureKind::Unavailable,
+            "admin shutdown"
         );
-        assert_eq!(code_for("40P01"), tonic::Code::Aborted, "deadlock");
-        assert_eq!(code_for("42P01"), tonic::Code::Internal, "undefined table");
         assert_eq!(
-            database_status("test", &sqlx::Error::PoolTimedOut).code(),
-            tonic::Code::Unavailable
+            kind_for("57P03"),
+            FailureKind::Unavailable,
+            "cannot connect now"
+        );
+        assert_eq!(
+            kind_for("08006"),
+            FailureKind::Unavailable,
+            "connection failure"
+        );
+        assert_eq!(
+            kind_for("53300"),
+            FailureKind::Unavailable,
+            "too many connections"
+        );
+        assert_eq!(kind_for("5"), FailureKind::Unavailable, "SQLite busy");
+        assert_eq!(
+            kind_for("517"),
+            FailureKind::Unavailable,
+            "SQLite busy snapshot"
+        );
+        assert_eq!(kind_for("42P01"), FailureKind::Internal, "undefined table");
+        assert_eq!(kind_for("2067"), FailureKind::Internal, "SQLite unique");
+        assert_eq!(
+            kind_for("22021"),
+            FailureKind::Internal,
+            "not in repertoire"
+        );
+        assert_eq!(
+            database_failure(sqlx::Error::PoolTimedOut).kind(),
+            FailureKind::Unavailable
         );
     }
 }

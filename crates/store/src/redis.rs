@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use bb8_redis::RedisConnectionManager;
 
+use campus_runtime::failure::{Failure, FailureKind};
+
 use crate::config::RedisConfig;
 
 /// Why Redis could not be reached.
@@ -21,6 +23,30 @@ pub enum RedisError {
     /// Redis did not answer within `CAMPUS_REDIS_TIMEOUT`.
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
+}
+
+/// Redis errors, classified: Redis out of reach (no connection, a dropped one, no answer in
+/// time, a refused or busy server) is unavailable; a command Redis refused for its content
+/// is internal.
+impl From<RedisError> for Failure {
+    fn from(error: RedisError) -> Self {
+        let reachable = match &error {
+            RedisError::Pool(_) | RedisError::Timeout(_) => false,
+            RedisError::Url(command) | RedisError::Command(command) => {
+                !(command.is_io_error()
+                    || command.is_timeout()
+                    || command.is_connection_dropped()
+                    || command.is_connection_refusal()
+                    || !matches!(command.retry_method(), redis::RetryMethod::NoRetry))
+            }
+        };
+        let kind = if reachable {
+            FailureKind::Internal
+        } else {
+            FailureKind::Unavailable
+        };
+        Failure::new(kind, "Redis", error)
+    }
 }
 
 /// Pooled Redis connections with bounded waits, and the key prefix of this deployment.

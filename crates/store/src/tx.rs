@@ -2,7 +2,7 @@
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::{Database, DatabaseError};
+use crate::Database;
 
 /// A database transaction on the backend of the pool it came from.
 #[derive(Debug)]
@@ -16,18 +16,10 @@ pub enum Tx {
 impl Database {
     /// Begins a write transaction. On SQLite it takes the write lock at once, so two
     /// writers queue on the busy timeout instead of failing halfway with SQLITE_BUSY.
-    pub async fn begin(&self) -> Result<Tx, DatabaseError> {
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map(Tx::Sqlite)
-                .map_err(DatabaseError::Unreachable),
-            Self::Postgres(pool) => pool
-                .begin()
-                .await
-                .map(Tx::Postgres)
-                .map_err(DatabaseError::Unreachable),
+            Self::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
         }
     }
 }

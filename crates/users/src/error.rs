@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt as _};
+use campus_runtime::{api::ExhaustedReason, failure::Failure};
+use tonic::Status;
 
 /// Everything a users call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -26,21 +26,32 @@ pub enum UsersError {
     /// Too many failed logins; try again after the delay.
     #[error("too many failed logins")]
     Throttled(Duration),
-    /// An authorization helper refused (already a status).
+    /// An authorization helper refused the caller (`campus_runtime::auth` answers statuses).
     #[error("{}", .0.message())]
-    Status(#[from] Status),
-    /// The database failed; details are logged, not sent.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Signing or hashing failed; details are logged, not sent.
-    #[error("internal: {0}")]
-    Internal(String),
+    Refused(#[from] Status),
+    /// An infrastructure failure (database, Redis, a peer), classified where it happened
+    /// and mapped to a status by `campus_runtime::failure`; details are logged, not sent.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 impl UsersError {
     /// One invalid field.
     pub(crate) fn invalid(field: &'static str, why: impl Into<String>) -> Self {
         Self::Invalid(vec![(field, why.into())])
+    }
+
+    /// A broken invariant in signing, hashing or key handling: logged where it is mapped,
+    /// answered INTERNAL.
+    pub(crate) fn internal(what: &'static str, cause: impl ToString) -> Self {
+        Self::Failure(Failure::internal(what, cause.to_string()))
+    }
+}
+
+/// Database errors, classified once by `campus_store`.
+impl From<sqlx::Error> for UsersError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failure(campus_store::database_failure(error))
     }
 }
 
@@ -52,23 +63,16 @@ impl From<UsersError> for Status {
             UsersError::PermissionDenied(message) => Status::permission_denied(message),
             UsersError::NotFound(what) => Status::not_found(format!("{what} not found")),
             UsersError::AlreadyExists(message) => Status::already_exists(message),
-            UsersError::Throttled(retry_after) => {
-                let details = ErrorDetails::with_retry_info(Some(retry_after));
-                Status::with_error_details(
-                    Code::ResourceExhausted,
-                    format!(
-                        "too many failed logins; try again in {} s",
-                        retry_after.as_secs().max(1)
-                    ),
-                    details,
-                )
-            }
-            UsersError::Status(status) => status,
-            UsersError::Database(error) => campus_store::database_status("users", &error),
-            UsersError::Internal(error) => {
-                tracing::error!(%error, "users call failed");
-                Status::internal("internal error")
-            }
+            UsersError::Throttled(retry_after) => campus_runtime::api::resource_exhausted(
+                ExhaustedReason::LoginThrottled,
+                format!(
+                    "too many failed logins; try again in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+                retry_after,
+            ),
+            UsersError::Refused(status) => status,
+            UsersError::Failure(failure) => failure.into(),
         }
     }
 }

@@ -43,7 +43,7 @@ impl Key {
     ) -> Result<(Self, Vec<u8>), UsersError> {
         let der = signing
             .to_pkcs8_der()
-            .map_err(|e| UsersError::Internal(e.to_string()))?
+            .map_err(|e| UsersError::internal("the signing keys", e))?
             .as_bytes()
             .to_vec();
         let public = signing.verifying_key().to_bytes();
@@ -100,10 +100,10 @@ impl SigningKeys {
             (Some(pem), _) => Some((pem.clone(), "CAMPUS_JWT_PRIVATE_KEY")),
             (None, Some(path)) => Some((
                 std::fs::read_to_string(path).map_err(|e| {
-                    UsersError::Internal(format!(
-                        "CAMPUS_JWT_PRIVATE_KEY_FILE: {}: {e}",
-                        path.display()
-                    ))
+                    UsersError::internal(
+                        "the signing keys",
+                        format!("CAMPUS_JWT_PRIVATE_KEY_FILE: {}: {e}", path.display()),
+                    )
                 })?,
                 "CAMPUS_JWT_PRIVATE_KEY_FILE",
             )),
@@ -112,7 +112,10 @@ impl SigningKeys {
         let configured = match pem {
             Some((pem, variable)) => {
                 let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-                    UsersError::Internal(format!("{variable}: not an Ed25519 PKCS#8 PEM key: {e}"))
+                    UsersError::internal(
+                        "the signing keys",
+                        format!("{variable}: not an Ed25519 PKCS#8 PEM key: {e}"),
+                    )
                 })?;
                 Some(Key::from_signing_key(&signing, now_micros(), None)?.0)
             }
@@ -178,7 +181,10 @@ impl SigningKeys {
         let mut keys = Vec::with_capacity(rows.len());
         for (kid, der, created_at, retired_at) in rows {
             let signing = SigningKey::from_pkcs8_der(&der).map_err(|e| {
-                UsersError::Internal(format!("signing key {kid} does not parse: {e}"))
+                UsersError::internal(
+                    "the signing keys",
+                    format!("signing key {kid} does not parse: {e}"),
+                )
             })?;
             keys.push(Key::from_signing_key(&signing, created_at, retired_at)?.0);
         }
@@ -195,10 +201,7 @@ async fn generate(database: &Database, retire_others: bool) -> Result<Key, Users
     let signing = SigningKey::from_bytes(&seed);
     let now = now_micros();
     let (key, der) = Key::from_signing_key(&signing, now, None)?;
-    let mut tx = database
-        .begin()
-        .await
-        .map_err(|e| UsersError::Internal(e.to_string()))?;
+    let mut tx = database.begin().await?;
     campus_store::on_tx!(&mut tx, conn => {
         if retire_others {
             sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")

@@ -22,8 +22,8 @@ pub(crate) struct Passwords {
 const DECOY_PASSWORD: &str = "campus decoy password";
 
 fn argon2() -> Result<Argon2<'static>, UsersError> {
-    let params =
-        Params::new(19 * 1024, 2, 1, None).map_err(|e| UsersError::Internal(e.to_string()))?;
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| UsersError::internal("password hashing", e))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -43,7 +43,7 @@ impl Passwords {
             argon2()?
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
-                .map_err(|e| UsersError::Internal(e.to_string()))
+                .map_err(|e| UsersError::internal("password hashing", e))
         })
         .await
     }
@@ -62,7 +62,7 @@ impl Passwords {
             match hash {
                 Some(hash) => {
                     let parsed = PasswordHash::new(&hash)
-                        .map_err(|e| UsersError::Internal(e.to_string()))?;
+                        .map_err(|e| UsersError::internal("password hashing", e))?;
                     Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok())
                 }
                 None => {
@@ -83,9 +83,9 @@ impl Passwords {
             .permits
             .acquire()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(|e| UsersError::internal("password hashing", e))?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?
+            .map_err(|e| UsersError::internal("password hashing", e))?
     }
 }

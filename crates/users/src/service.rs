@@ -181,12 +181,7 @@ impl Users {
         };
         let user = user_message(&row);
         let written = async {
-            let mut tx = self
-                .store
-                .database
-                .begin()
-                .await
-                .map_err(|e| UsersError::Internal(e.to_string()))?;
+            let mut tx = self.store.database.begin().await?;
             store::insert_user(&mut tx, &row).await?;
             tx.publish(
                 &row.id,
@@ -209,7 +204,9 @@ impl Users {
         .await;
         match written {
             Ok(()) => Ok(user),
-            Err(UsersError::Database(error)) if is_unique_violation(&error) => {
+            Err(UsersError::Failure(failure))
+                if failure.cause().is_some_and(is_unique_violation) =>
+            {
                 // A concurrent retry of this request may have won: answer as it did.
                 if let Some(user) = self
                     .earlier_answer::<User>(&scope, request_id, &key_bytes)
@@ -279,12 +276,7 @@ impl UsersService for Users {
             school: Some(school_message(&row)),
         };
         let written = async {
-            let mut tx = self
-                .store
-                .database
-                .begin()
-                .await
-                .map_err(|e| UsersError::Internal(e.to_string()))?;
+            let mut tx = self.store.database.begin().await?;
             store::insert_school(&mut tx, &row).await?;
             if !body.request_id.is_empty() {
                 tx.remember(&scope, &body.request_id, &key_bytes, &response)
@@ -296,7 +288,9 @@ impl UsersService for Users {
         .await;
         match written {
             Ok(()) => Ok(Response::new(response)),
-            Err(UsersError::Database(error)) if is_unique_violation(&error) => {
+            Err(UsersError::Failure(failure))
+                if failure.cause().is_some_and(is_unique_violation) =>
+            {
                 if let Some(response) = self
                     .earlier_answer::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
                     .await?
@@ -542,7 +536,7 @@ impl UsersService for Users {
                 .database
                 .begin()
                 .await
-                .map_err(|e| UsersError::Internal(e.to_string()))?;
+                .map_err(UsersError::from)?;
             store::update_display_name(&mut tx, &user.id, &name, now)
                 .await
                 .map_err(UsersError::from)?;
@@ -584,7 +578,7 @@ impl UsersService for Users {
             .database
             .begin()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(UsersError::from)?;
         store::update_password(&mut tx, &user.id, &hash, now)
             .await
             .map_err(UsersError::from)?;
@@ -614,7 +608,7 @@ impl UsersService for Users {
             .database
             .begin()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(UsersError::from)?;
         let was_active = store::deactivate(&mut tx, &user.id, UserStatus::Deactivated as i64, now)
             .await
             .map_err(UsersError::from)?;
@@ -688,7 +682,7 @@ impl UsersService for Users {
             .database
             .begin()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(UsersError::from)?;
         let tokens = sessions
             .issue(&mut tx, signing, &user, &uuid::Uuid::now_v7().to_string())
             .await?;
@@ -728,7 +722,7 @@ impl UsersService for Users {
             .database
             .begin()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(UsersError::from)?;
         let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
             .await
             .map_err(UsersError::from)?
@@ -777,7 +771,7 @@ impl UsersService for Users {
             .database
             .begin()
             .await
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+            .map_err(UsersError::from)?;
         if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
             .await
             .map_err(UsersError::from)?

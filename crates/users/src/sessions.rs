@@ -75,8 +75,12 @@ impl Sessions<'_> {
         let (kid, key) = signing;
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.kid = Some(kid);
-        let access_token = jsonwebtoken::encode(&header, &claims, &key)
-            .map_err(|e| UsersError::Internal(format!("signing an access token: {e}")))?;
+        let access_token = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| {
+            UsersError::internal(
+                "access token signing",
+                format!("signing an access token: {e}"),
+            )
+        })?;
 
         let mut secret = [0_u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);

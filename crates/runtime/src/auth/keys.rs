@@ -13,7 +13,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::client::Peer;
+use crate::{client::Peer, failure::Failure};
 
 /// Shortest time between two fetches of the key set.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -25,14 +25,14 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 #[async_trait::async_trait]
 pub trait KeySource: Send + Sync + 'static {
     /// The current public keys.
-    async fn fetch(&self) -> Result<Vec<Jwk>, tonic::Status>;
+    async fn fetch(&self) -> Result<Vec<Jwk>, Failure>;
 }
 
 #[async_trait::async_trait]
 impl KeySource for Peer {
-    async fn fetch(&self) -> Result<Vec<Jwk>, tonic::Status> {
+    async fn fetch(&self) -> Result<Vec<Jwk>, Failure> {
         let answer = self
-            .idempotent(|channel| async move {
+            .idempotent("GetJwks", |channel| async move {
                 UsersServiceClient::new(channel)
                     .get_jwks(GetJwksRequest {})
                     .await
@@ -122,8 +122,8 @@ impl KeySet {
                 *self.keys.write().await = keys;
                 false
             }
-            Ok(Err(status)) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "fetching token keys from the users service failed");
+            Ok(Err(failure)) => {
+                tracing::warn!(error = %failure, "fetching token keys from the users service failed");
                 true
             }
             Err(_) => {
@@ -152,6 +152,7 @@ mod tests {
     use campus_proto::users::Jwk;
 
     use super::{KeySet, KeySource, MIN_REFRESH_INTERVAL};
+    use crate::failure::Failure;
 
     /// A users service that answers one key (after `delay`) while `up`, and UNAVAILABLE otherwise.
     struct Users {
@@ -161,10 +162,10 @@ mod tests {
 
     #[async_trait::async_trait]
     impl KeySource for Users {
-        async fn fetch(&self) -> Result<Vec<Jwk>, tonic::Status> {
+        async fn fetch(&self) -> Result<Vec<Jwk>, Failure> {
             tokio::time::sleep(self.delay).await;
             if !self.up.load(Ordering::SeqCst) {
-                return Err(tonic::Status::unavailable("users is down"));
+                return Err(Failure::unavailable("the users service", "users is down"));
             }
             Ok(vec![Jwk {
                 kty: "OKP".into(),

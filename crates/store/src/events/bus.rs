@@ -17,6 +17,8 @@ use super::{
     family,
     live::{LiveError, LiveEvent, LiveSubscription, Position},
 };
+use campus_runtime::failure::Failure;
+
 use crate::{Redis, RedisError};
 
 /// Events each live subscriber may have waiting before it is told to resume.
@@ -160,10 +162,9 @@ impl LocalBus {
         family_name: &str,
         from: Option<Position>,
     ) -> Result<LiveSubscription, LiveError> {
-        let mut families = self
-            .families
-            .lock()
-            .map_err(|_| LiveError::Unavailable("bus lock poisoned".into()))?;
+        let mut families = self.families.lock().map_err(|_| {
+            LiveError::Unavailable(Failure::internal("the event bus", "its lock is poisoned"))
+        })?;
         let family = families
             .entry(family_name.to_owned())
             .or_insert_with(LocalFamily::new);
@@ -243,15 +244,14 @@ impl RedisBus {
         family: &str,
         from: Option<Position>,
     ) -> Result<LiveSubscription, LiveError> {
-        let unavailable = |error: &dyn std::fmt::Display| LiveError::Unavailable(error.to_string());
         let receiver = self.live_sender(family).await?.subscribe();
         let key = self.stream_key(family);
         let mut replay = Vec::new();
         if let Some(from) = from {
-            let mut connection = self.redis.pooled().await.map_err(|e| unavailable(&e))?;
+            let mut connection = self.redis.pooled().await.map_err(unavailable)?;
             let trimmed = max_deleted_id(&mut connection, &key)
                 .await
-                .map_err(|e| unavailable(&e))?;
+                .map_err(|e| unavailable(e.into()))?;
             if trimmed.is_some_and(|trimmed| from < trimmed) {
                 return Err(LiveError::Expired(from));
             }
@@ -265,7 +265,7 @@ impl RedisBus {
                     .arg(1000)
                     .query_async(&mut *connection)
                     .await
-                    .map_err(|e| unavailable(&e))?;
+                    .map_err(|e| unavailable(e.into()))?;
                 let done = page.ids.len() < 1000;
                 for entry in page.ids {
                     if let Some(event) = live_event(&entry.id, &entry.map) {
@@ -288,11 +288,7 @@ impl RedisBus {
             return Ok(sender.clone());
         }
         let key = self.stream_key(family);
-        let mut connection = self
-            .redis
-            .pooled()
-            .await
-            .map_err(|e| LiveError::Unavailable(e.to_string()))?;
+        let mut connection = self.redis.pooled().await.map_err(unavailable)?;
         // Start after the newest entry now, so nothing appended later is missed.
         let newest: StreamRangeReply = redis::cmd("XREVRANGE")
             .arg(&key)
@@ -302,7 +298,7 @@ impl RedisBus {
             .arg(1)
             .query_async(&mut *connection)
             .await
-            .map_err(|e| LiveError::Unavailable(e.to_string()))?;
+            .map_err(|e| unavailable(e.into()))?;
         let start = newest
             .ids
             .first()
@@ -380,6 +376,11 @@ fn live_event(id: &str, fields: &HashMap<String, Value>) -> Option<LiveEvent> {
         position,
         envelope: Arc::new(envelope),
     })
+}
+
+/// A live feed that cannot start because Redis failed.
+fn unavailable(error: RedisError) -> LiveError {
+    LiveError::Unavailable(error.into())
 }
 
 /// The id of the newest entry trimmed from the stream, if any was (Redis 7's

@@ -18,6 +18,9 @@ use std::{
 use futures::Stream;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
+use campus_runtime::{api::ExhaustedReason, failure::Failure};
+use tonic::Status;
+
 use super::EventEnvelope;
 
 /// One event on the live feed and the token that resumes right after it.
@@ -69,7 +72,25 @@ pub enum LiveError {
     Lagged(u64),
     /// The bus could not be read.
     #[error("event bus unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Failure),
+}
+
+/// The one mapping of live-feed errors to what a watching client is told.
+impl From<LiveError> for Status {
+    fn from(error: LiveError) -> Self {
+        match error {
+            LiveError::Lagged(_) => campus_runtime::api::resource_exhausted(
+                ExhaustedReason::StreamLagged,
+                error.to_string(),
+                std::time::Duration::ZERO,
+            ),
+            LiveError::Expired(_) => Status::failed_precondition(error.to_string()),
+            LiveError::InvalidToken(_) => {
+                campus_runtime::api::invalid_argument(&[("resume_token", error.to_string())])
+            }
+            LiveError::Unavailable(failure) => failure.into(),
+        }
+    }
 }
 
 /// A stream of live events: the replay after the resume token, then new events.
