@@ -36,6 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Default UNIMPLEMENTED bodies let a partial implementation (a test double of one
         // method) compile; every Campus service implements every method of its contract.
         .generate_default_stubs(true)
+        // Undecodable requests are INVALID_ARGUMENT, not prost's INTERNAL (see `codec.rs`).
+        .codec_path("crate::codec::CampusCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Browsers call over grpc-web (HTTP/1.1) on the same port: CORS preflights from allowed
-//! origins pass, calls succeed, and other origins are refused.
+//! origins pass (custom metadata headers too, once allowed), calls succeed, and other origins
+//! are refused.
 
 use campus_testkit::{CampusOptions, Error, TestCampus};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -10,7 +11,12 @@ const CHECK: &str = "/grpc.health.v1.Health/Check";
 
 async fn campus_with_cors() -> Result<TestCampus, Error> {
     let campus = TestCampus::start(CampusOptions {
-        args: vec!["--cors-origins".into(), ALLOWED.into()],
+        args: vec![
+            "--cors-origins".into(),
+            ALLOWED.into(),
+            "--cors-allowed-headers".into(),
+            "X-Request-Id".into(),
+        ],
         ..CampusOptions::default()
     })
     .await?;
@@ -93,5 +99,32 @@ async fn grpc_web_from_a_disallowed_origin_is_refused() -> Result<(), Error> {
     let response = check_call(&campus, DISALLOWED).send().await?;
     assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
     assert!(response.bytes().await?.is_empty());
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_preflight_for_configured_custom_metadata_is_allowed() -> Result<(), Error> {
+    let campus = campus_with_cors().await?;
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}{CHECK}", campus.url()))
+        .header("origin", ALLOWED)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-grpc-web,x-request-id",
+        )
+        .send()
+        .await?;
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let allowed = preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.split(',').any(|name| name.trim() == "x-request-id"),
+        "allowed headers: {allowed}"
+    );
     campus.shutdown().await
 }

@@ -280,12 +280,13 @@ impl Courses {
         .await
     }
 
-    /// Applies `change` to the course if `caller` may edit it and `version` is current.
+    /// Applies `change` to the course if `caller` may edit it and `version` (if given) is
+    /// current.
     async fn change_course(
         &self,
         caller: &Caller,
         course_id: &str,
-        version: i64,
+        version: Option<i64>,
         change: impl FnOnce(&mut CourseRow) -> Result<bool, CoursesError>,
     ) -> Result<Course, CoursesError> {
         let mut course = self.visible_course(caller, course_id).await?;
@@ -298,7 +299,7 @@ impl Courses {
         if !change(&mut course)? {
             return Ok(course_message(&course));
         }
-        if version != stored_version {
+        if version.is_some_and(|version| version != stored_version) {
             return Err(CoursesError::FailedPrecondition(
                 "the course changed since you read it (stale version); reload and retry",
             ));
@@ -360,7 +361,7 @@ impl Courses {
                 ));
             }
         }
-        self.change_course(caller, &body.course_id, body.version, |course| {
+        self.change_course(caller, &body.course_id, Some(body.version), |course| {
             if status_of(course) == CourseStatus::Archived {
                 return Err(CoursesError::FailedPrecondition(
                     "an archived course is read-only",
@@ -386,6 +387,8 @@ impl Courses {
         course_id: &str,
         version: i64,
     ) -> Result<Course, CoursesError> {
+        // The contract's "0 = do not check".
+        let version = (version != 0).then_some(version);
         self.change_course(caller, course_id, version, |course| {
             match status_of(course) {
                 CourseStatus::Published => Ok(false),
@@ -408,6 +411,8 @@ impl Courses {
         course_id: &str,
         version: i64,
     ) -> Result<Course, CoursesError> {
+        // The contract's "0 = do not check".
+        let version = (version != 0).then_some(version);
         self.change_course(caller, course_id, version, |course| {
             match status_of(course) {
                 CourseStatus::Archived => Ok(false),

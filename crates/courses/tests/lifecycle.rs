@@ -197,17 +197,19 @@ async fn a_course_from_draft_to_archive() -> Result<(), Error> {
         .await;
     assert_eq!(code(stale), Code::FailedPrecondition);
 
-    // Publish (twice is fine), then the student sees it and enrols (twice is one enrolment).
+    // Publish with version 0 ("do not check"; twice is fine), then the student sees it and
+    // enrols (twice is one enrolment).
     let published = as_teacher
         .publish_course(PublishCourseRequest {
             course_id: draft.id.clone(),
-            version: renamed.version,
+            version: 0,
         })
         .await?
         .into_inner()
         .course
         .ok_or("no course")?;
     assert_eq!(published.status, CourseStatus::Published as i32);
+    assert_eq!(published.version, renamed.version + 1);
     as_teacher
         .publish_course(PublishCourseRequest {
             course_id: draft.id.clone(),
@@ -294,13 +296,17 @@ async fn a_course_from_draft_to_archive() -> Result<(), Error> {
             .is_empty()
     );
 
-    // Archive: read-only and closed for enrolment.
-    as_teacher
+    // Archive (version 0: do not check): read-only and closed for enrolment.
+    let archived = as_teacher
         .archive_course(ArchiveCourseRequest {
             course_id: draft.id.clone(),
-            version: published.version,
+            version: 0,
         })
-        .await?;
+        .await?
+        .into_inner()
+        .course
+        .ok_or("no course")?;
+    assert_eq!(archived.status, CourseStatus::Archived as i32);
     let closed = as_pupil
         .enroll(EnrollRequest {
             course_id: draft.id.clone(),

@@ -408,6 +408,7 @@ impl Progress {
             caller.school_id.clone().unwrap_or_default()
         };
         let scope_owned;
+        let instructor;
         let scope = match body.filter {
             Some(Filter::BySession(filter)) => {
                 let (session, staff) = self.session_for(caller, &filter.session_id).await?;
@@ -426,19 +427,27 @@ impl Progress {
                         "is required",
                     ));
                 }
-                let staff = caller.has_role(Role::Instructor)
+                // A learner reads their own marks, a school admin the school's; an instructor
+                // only the marks of the courses they teach.
+                let taught_by = if filter.student_id == caller.user_id
                     || caller.has_role(Role::SchoolAdmin)
-                    || caller.is_platform_admin();
-                if filter.student_id != caller.user_id && !staff {
+                    || caller.is_platform_admin()
+                {
+                    String::new()
+                } else if caller.has_role(Role::Instructor) {
+                    caller.user_id.clone()
+                } else {
                     return Err(ProgressError::PermissionDenied(
                         "students may read only their own attendance",
                     ));
-                }
+                };
                 let (from, to) = check_range("by_student.date_range", filter.date_range.as_ref())?;
                 scope_owned = (filter.student_id, from, to);
+                instructor = taught_by;
                 MarkScope::Student {
                     student_id: &scope_owned.0,
                     school_id: &school,
+                    taught_by: &instructor,
                     from: &scope_owned.1,
                     to: &scope_owned.2,
                 }

@@ -408,10 +408,12 @@ pub(crate) async fn upsert_marks(tx: &mut Tx, marks: &[MarkRow]) -> Result<(), s
 pub(crate) enum MarkScope<'a> {
     /// One session.
     Session(&'a str),
-    /// One student over dates, within a school (`""` = any school).
+    /// One student over dates, within a school (`""` = any school), in the courses of one
+    /// instructor (`""` = any course).
     Student {
         student_id: &'a str,
         school_id: &'a str,
+        taught_by: &'a str,
         from: &'a str,
         to: &'a str,
     },
@@ -432,10 +434,11 @@ pub(crate) async fn list_marks(
     after: (&str, &str, &str),
     limit: u32,
 ) -> Result<Vec<MarkRow>, sqlx::Error> {
-    let (condition, first, second, third, fourth) = match scope {
+    let (condition, first, second, third, fourth, fifth) = match scope {
         MarkScope::Session(session_id) => (
-            "session_id = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4",
+            "session_id = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4 AND $10 = $10",
             *session_id,
+            "",
             "",
             "",
             "",
@@ -443,25 +446,29 @@ pub(crate) async fn list_marks(
         MarkScope::Student {
             student_id,
             school_id,
+            taught_by,
             from,
             to,
         } => (
-            "student_id = $1 AND ($2 = '' OR school_id = $2) AND session_date >= $3 AND session_date <= $4",
+            "student_id = $1 AND ($2 = '' OR school_id = $2) AND session_date >= $3 AND session_date <= $4 \
+             AND ($10 = '' OR course_id IN (SELECT course_id FROM course_facts WHERE instructor_id = $10))",
             *student_id,
             *school_id,
             *from,
             *to,
+            *taught_by,
         ),
         MarkScope::Course {
             course_id,
             from,
             to,
         } => (
-            "course_id = $1 AND $2 = $2 AND session_date >= $3 AND session_date <= $4",
+            "course_id = $1 AND $2 = $2 AND session_date >= $3 AND session_date <= $4 AND $10 = $10",
             *course_id,
             "",
             *from,
             *to,
+            "",
         ),
     };
     let sql = format!(
@@ -480,6 +487,7 @@ pub(crate) async fn list_marks(
             .bind(after.1)
             .bind(after.2)
             .bind(i64::from(limit))
+            .bind(fifth)
             .fetch_all(pool)
             .await
     })

@@ -1,5 +1,6 @@
 //! Attendance: a class marked twice keeps one mark per student, also when the re-send races
-//! the first; summaries match a hand-computed fixture; students cannot mark or read others.
+//! the first; summaries match a hand-computed fixture; students cannot mark or read others,
+//! and an instructor reads a student's marks only in the courses they teach.
 
 mod common;
 
@@ -9,9 +10,10 @@ use campus_proto::progress::{
     ListAttendanceSessionsRequest, MarkAttendanceRequest, SessionAttendanceFilter,
     StudentAttendanceFilter, StudentMark, SummaryGroupBy, list_attendance_request::Filter,
 };
+use campus_proto::users::Role;
 use campus_runtime::api::timestamp;
 use campus_testkit::spawn_campus;
-use common::{Class, Error, class, code, progress_as};
+use common::{Class, Error, class, code, person, progress_as};
 use tonic::Code;
 
 async fn session(
@@ -343,5 +345,69 @@ async fn students_cannot_mark_or_read_others_and_lists_page() -> Result<(), Erro
     let mut expected: Vec<String> = class.students.iter().map(|s| s.id.clone()).collect();
     expected.sort();
     assert_eq!(seen, expected);
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn an_instructor_reads_a_students_marks_only_in_courses_they_teach() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let class = class(&campus, "vale", 1, 1).await?;
+    let session_id = session(&campus, &class, "2026-11-03", "s1").await?;
+    progress_as(&campus, &class.instructor.token)
+        .await?
+        .batch_mark_attendance(BatchMarkAttendanceRequest {
+            request_id: "b".into(),
+            session_id,
+            marks: marks(&class, &[AttendanceStatus::Late]),
+        })
+        .await?;
+    let platform = campus.platform_admin_token().await?;
+    let other = person(
+        &campus,
+        &platform,
+        &class.school_id,
+        "other-teacher@vale.example",
+        Role::Instructor,
+    )
+    .await?;
+    let by_student = |token: String| {
+        let campus = &campus;
+        let student_id = class.students[0].id.clone();
+        async move {
+            Ok::<_, Error>(
+                progress_as(campus, &token)
+                    .await?
+                    .list_attendance(ListAttendanceRequest {
+                        filter: Some(Filter::ByStudent(StudentAttendanceFilter {
+                            student_id,
+                            date_range: Some(DateRange {
+                                start_date: "2026-11-01".into(),
+                                end_date: "2026-11-30".into(),
+                            }),
+                        })),
+                        ..ListAttendanceRequest::default()
+                    })
+                    .await?
+                    .into_inner()
+                    .marks
+                    .len(),
+            )
+        }
+    };
+    assert_eq!(
+        by_student(class.instructor.token.clone()).await?,
+        1,
+        "the course's own instructor"
+    );
+    assert_eq!(
+        by_student(class.admin.token.clone()).await?,
+        1,
+        "the school's admin"
+    );
+    assert_eq!(
+        by_student(other.token).await?,
+        0,
+        "an instructor of the school who does not teach the course sees none of its marks"
+    );
     campus.shutdown().await
 }

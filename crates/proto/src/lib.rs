@@ -4,6 +4,8 @@
 //!
 //! Everything here is generated at build time from `proto/`; edit the `.proto` files, not this.
 
+pub mod codec;
+
 /// Generated code follows protobuf naming, not our lints.
 #[allow(
     unreachable_pub,

@@ -23,7 +23,7 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::{methods::MethodTable, propagation};
+use crate::{methods::MethodTable, metrics::CallSpan, propagation};
 
 /// What the handler's future knows about the call it serves.
 #[derive(Debug, Clone)]
@@ -128,6 +128,8 @@ where
             rpc.system = "grpc",
             rpc.service = %service,
             rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         );
         // An error here means the span is disabled by the filter; the call goes on untraced.
         let _ = span.set_parent(propagation::extract(request.headers()));
@@ -142,17 +144,22 @@ where
             request
         };
         let future = self.inner.call(request);
+        let call_span = CallSpan(span.clone());
         let bounded = async move {
-            let Some(deadline) = deadline else {
-                return future.await;
+            let answer = match deadline {
+                None => future.await,
+                Some(deadline) => match tokio::time::timeout_at(deadline, future).await {
+                    Ok(answer) => answer,
+                    Err(_elapsed) => Ok(tonic::Status::deadline_exceeded(
+                        "the call did not finish within its deadline",
+                    )
+                    .into_http()),
+                },
             };
-            match tokio::time::timeout_at(deadline, future).await {
-                Ok(answer) => answer,
-                Err(_elapsed) => Ok(tonic::Status::deadline_exceeded(
-                    "the call did not finish within its deadline",
-                )
-                .into_http()),
-            }
+            answer.map(|mut response| {
+                response.extensions_mut().insert(call_span);
+                response
+            })
         };
         Box::pin(CALL.scope(scope, bounded.instrument(span)))
     }

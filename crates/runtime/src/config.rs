@@ -131,6 +131,18 @@ pub struct ServerConfig {
         default_value = ""
     )]
     pub cors_origins: Vec<String>,
+
+    /// Request headers browsers may send besides the ones grpc-web needs (`content-type`,
+    /// `authorization`, `x-grpc-web`, `x-user-agent`, `grpc-timeout`, `traceparent`,
+    /// `tracestate`), comma-separated: custom metadata such as `x-request-id`.
+    #[arg(
+        long = "cors-allowed-headers",
+        env = "CAMPUS_CORS_ALLOWED_HEADERS",
+        value_name = "CAMPUS_CORS_ALLOWED_HEADERS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_allowed_headers: Vec<String>,
 }
 
 /// How logs and traces leave the process.

@@ -14,60 +14,96 @@ use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// Which browser origins may call.
+/// Which browser origins may call, and which request headers they may send.
 #[derive(Debug, Clone)]
-pub(crate) enum OriginPolicy {
+pub(crate) struct OriginPolicy {
+    origins: Origins,
+    /// Headers allowed beyond [`GRPC_WEB_HEADERS`] (`CAMPUS_CORS_ALLOWED_HEADERS`).
+    extra_headers: Arc<[HeaderName]>,
+}
+
+/// The origins of an [`OriginPolicy`].
+#[derive(Debug, Clone)]
+enum Origins {
     /// Any origin (`CAMPUS_CORS_ORIGINS=*`).
     Any,
     /// Only these origins, compared exactly (`https://app.example.org`).
     List(Arc<[HeaderValue]>),
 }
 
+/// The request headers a grpc-web client sends, always allowed.
+const GRPC_WEB_HEADERS: [HeaderName; 7] = [
+    header::CONTENT_TYPE,
+    header::AUTHORIZATION,
+    HeaderName::from_static("x-grpc-web"),
+    HeaderName::from_static("x-user-agent"),
+    HeaderName::from_static("grpc-timeout"),
+    HeaderName::from_static("traceparent"),
+    HeaderName::from_static("tracestate"),
+];
+
 impl OriginPolicy {
-    /// Builds the policy from `CAMPUS_CORS_ORIGINS` entries; blanks are ignored.
-    pub(crate) fn from_config(origins: &[String]) -> Result<Self, InvalidOrigin> {
+    /// Builds the policy from `CAMPUS_CORS_ORIGINS` and `CAMPUS_CORS_ALLOWED_HEADERS`
+    /// entries; blanks are ignored. An origin must be exactly what a browser sends,
+    /// `scheme://host[:port]`: a path or a trailing slash would never match, so it is
+    /// refused at start rather than silently refusing every browser.
+    pub(crate) fn from_config(
+        origins: &[String],
+        allowed_headers: &[String],
+    ) -> Result<Self, InvalidCors> {
         let origins: Vec<&str> = origins
             .iter()
             .map(|origin| origin.trim())
             .filter(|origin| !origin.is_empty())
             .collect();
-        if origins.contains(&"*") {
-            return Ok(Self::Any);
-        }
-        let values = origins
-            .into_iter()
-            .map(|origin| {
-                HeaderValue::from_str(origin).map_err(|_| InvalidOrigin(origin.to_owned()))
+        let origins = if origins.contains(&"*") {
+            Origins::Any
+        } else {
+            Origins::List(
+                origins
+                    .into_iter()
+                    .map(origin_value)
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into(),
+            )
+        };
+        let extra_headers = allowed_headers
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                    .map_err(|_| InvalidCors::Header(name.to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::List(values.into()))
+        Ok(Self {
+            origins,
+            extra_headers: extra_headers.into(),
+        })
     }
 
     fn allows(&self, origin: &HeaderValue) -> bool {
-        match self {
-            Self::Any => true,
-            Self::List(origins) => origins.contains(origin),
+        match &self.origins {
+            Origins::Any => true,
+            Origins::List(origins) => origins.contains(origin),
         }
     }
 
     /// The CORS layer answering preflights and adding the headers grpc-web clients need.
     pub(crate) fn cors_layer(&self) -> CorsLayer {
-        let allow_origin = match self {
-            Self::Any => AllowOrigin::any(),
-            Self::List(origins) => AllowOrigin::list(origins.iter().cloned()),
+        let allow_origin = match &self.origins {
+            Origins::Any => AllowOrigin::any(),
+            Origins::List(origins) => AllowOrigin::list(origins.iter().cloned()),
         };
         CorsLayer::new()
             .allow_origin(allow_origin)
             .allow_methods([Method::POST, Method::OPTIONS])
-            .allow_headers([
-                header::CONTENT_TYPE,
-                header::AUTHORIZATION,
-                HeaderName::from_static("x-grpc-web"),
-                HeaderName::from_static("x-user-agent"),
-                HeaderName::from_static("grpc-timeout"),
-                HeaderName::from_static("traceparent"),
-                HeaderName::from_static("tracestate"),
-            ])
+            .allow_headers(
+                GRPC_WEB_HEADERS
+                    .into_iter()
+                    .chain(self.extra_headers.iter().cloned())
+                    .collect::<Vec<_>>(),
+            )
             .expose_headers([
                 HeaderName::from_static("grpc-status"),
                 HeaderName::from_static("grpc-message"),
@@ -77,10 +113,36 @@ impl OriginPolicy {
     }
 }
 
-/// A `CAMPUS_CORS_ORIGINS` entry that is not a valid header value.
+/// A browser origin as its `Origin` header value, if `origin` is one: `http` or `https`, a
+/// host, an optional port, nothing after.
+fn origin_value(origin: &str) -> Result<HeaderValue, InvalidCors> {
+    let invalid = || InvalidCors::Origin(origin.to_owned());
+    let uri: http::Uri = origin.parse().map_err(|_| invalid())?;
+    let web = matches!(uri.scheme_str(), Some("http" | "https"));
+    let bare = uri.authority().is_some_and(|authority| {
+        origin.len()
+            == uri.scheme_str().map_or(0, str::len) + "://".len() + authority.as_str().len()
+            && !authority.as_str().contains('@')
+    });
+    if !(web && bare) {
+        return Err(invalid());
+    }
+    HeaderValue::from_str(origin).map_err(|_| invalid())
+}
+
+/// A CORS setting that cannot work.
 #[derive(Debug, thiserror::Error)]
-#[error("CAMPUS_CORS_ORIGINS: {0:?} is not a valid origin")]
-pub struct InvalidOrigin(String);
+pub enum InvalidCors {
+    /// A `CAMPUS_CORS_ORIGINS` entry that is not an origin.
+    #[error(
+        "CAMPUS_CORS_ORIGINS: {0:?} is not an origin; write scheme://host[:port] with no path \
+         or trailing slash, as browsers send it (https://app.example.org)"
+    )]
+    Origin(String),
+    /// A `CAMPUS_CORS_ALLOWED_HEADERS` entry that is not a header name.
+    #[error("CAMPUS_CORS_ALLOWED_HEADERS: {0:?} is not a header name")]
+    Header(String),
+}
 
 /// Refuses requests from origins the policy does not allow.
 #[derive(Debug, Clone)]
@@ -148,12 +210,41 @@ mod tests {
     use super::OriginPolicy;
 
     #[test]
-    fn origin_list_allows_only_its_entries() -> Result<(), super::InvalidOrigin> {
-        let policy = OriginPolicy::from_config(&["https://a.example".into(), " ".into()])?;
+    fn origin_list_allows_only_its_entries() -> Result<(), super::InvalidCors> {
+        let policy = OriginPolicy::from_config(
+            &[
+                "https://a.example".into(),
+                " ".into(),
+                "http://localhost:5173".into(),
+            ],
+            &[],
+        )?;
         assert!(policy.allows(&http::HeaderValue::from_static("https://a.example")));
+        assert!(policy.allows(&http::HeaderValue::from_static("http://localhost:5173")));
         assert!(!policy.allows(&http::HeaderValue::from_static("https://b.example")));
-        let any = OriginPolicy::from_config(&["*".into()])?;
+        let any = OriginPolicy::from_config(&["*".into()], &[])?;
         assert!(any.allows(&http::HeaderValue::from_static("https://b.example")));
         Ok(())
+    }
+
+    #[test]
+    fn entries_that_could_never_match_are_refused_at_start() {
+        for origin in [
+            "https://a.example/",
+            "https://a.example/app",
+            "a.example",
+            "ftp://a.example",
+            "https://user@a.example",
+        ] {
+            let refused = OriginPolicy::from_config(&[origin.into()], &[]);
+            assert!(
+                matches!(&refused, Err(super::InvalidCors::Origin(entry)) if entry == origin),
+                "{origin}: {refused:?}"
+            );
+        }
+        assert!(matches!(
+            OriginPolicy::from_config(&[], &["x request id".into()]),
+            Err(super::InvalidCors::Header(_))
+        ));
     }
 }

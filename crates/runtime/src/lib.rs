@@ -32,4 +32,4 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use cors::InvalidOrigin;
+pub use cors::InvalidCors;

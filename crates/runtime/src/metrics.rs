@@ -4,6 +4,10 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll, ready},
     time::Instant,
 };
@@ -108,9 +112,9 @@ pub(crate) struct MetricsService<S> {
     metrics: GrpcMetrics,
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for MetricsService<S>
+impl<S, ResBody> Service<http::Request<tonic::body::Body>> for MetricsService<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<ResBody>>,
     S::Error: Into<tower::BoxError>,
 {
     type Response = http::Response<MetricsBody<ResBody>>;
@@ -121,8 +125,11 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let (service, method) = self.metrics.labels(request.uri().path());
+        // A client that goes away while sending its request makes the handler fail reading
+        // it (tonic answers UNKNOWN); such a call is counted as CANCELLED.
+        let client_gone = Arc::new(AtomicBool::new(false));
         self.metrics
             .started
             .with_label_values(&[service, method])
@@ -134,7 +141,11 @@ where
             method: method.to_owned(),
             started: Instant::now(),
             code: None,
+            client_gone: Arc::clone(&client_gone),
+            span: None,
         };
+        let request =
+            request.map(|inner| tonic::body::Body::new(RequestBody { inner, client_gone }));
         MetricsFuture {
             inner: self.inner.call(request),
             recorder: Some(recorder),
@@ -167,6 +178,10 @@ where
                 if let Some(recorder) = recorder.as_mut() {
                     // A trailers-only response (every error) carries the status in its head.
                     recorder.observe(response.headers());
+                    recorder.span = response
+                        .extensions()
+                        .get::<CallSpan>()
+                        .map(|call| call.0.clone());
                 }
                 Poll::Ready(Ok(response.map(|inner| MetricsBody { inner, recorder })))
             }
@@ -183,13 +198,9 @@ where
 
 /// The status a layer error becomes once tonic turns it into a response.
 fn code_of_error(error: &(dyn std::error::Error + 'static)) -> Code {
-    if error.is::<tower::load_shed::error::Overloaded>() {
-        Code::ResourceExhausted
-    } else if let Some(status) = error.downcast_ref::<tonic::Status>() {
-        status.code()
-    } else {
-        Code::Unknown
-    }
+    error
+        .downcast_ref::<tonic::Status>()
+        .map_or(Code::Unknown, tonic::Status::code)
 }
 
 pin_project! {
@@ -240,6 +251,46 @@ impl<B: Body> Body for MetricsBody<B> {
     }
 }
 
+pin_project! {
+    /// A request body that notes when reading it fails: the client reset the stream or
+    /// closed the connection before sending all of it.
+    struct RequestBody {
+        #[pin]
+        inner: tonic::body::Body,
+        client_gone: Arc<AtomicBool>,
+    }
+}
+
+impl Body for RequestBody {
+    type Data = <tonic::body::Body as Body>::Data;
+    type Error = <tonic::body::Body as Body>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if matches!(frame, Some(Err(_))) {
+            this.client_gone.store(true, Ordering::Relaxed);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The server span of a call, handed out with its response so the call's outcome is recorded
+/// on it when the response ends.
+#[derive(Debug, Clone)]
+pub(crate) struct CallSpan(pub(crate) tracing::Span);
+
 /// Records one call when dropped: at the end of the body, or when the client goes away.
 #[derive(Debug)]
 pub(crate) struct Recorder {
@@ -249,6 +300,9 @@ pub(crate) struct Recorder {
     method: String,
     started: Instant,
     code: Option<Code>,
+    /// Reading the request failed: the client went away mid-request.
+    client_gone: Arc<AtomicBool>,
+    span: Option<tracing::Span>,
 }
 
 impl Recorder {
@@ -267,9 +321,15 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        // No status seen means the response never finished: the client cancelled or the
-        // deadline cut the call short.
-        let code = self.code.unwrap_or(Code::Cancelled);
+        // No status seen means the response never finished: the client went away.
+        let code = if self.client_gone.load(Ordering::Relaxed) {
+            Code::Cancelled
+        } else {
+            self.code.unwrap_or(Code::Cancelled)
+        };
+        if let Some(span) = &self.span {
+            crate::client::record_outcome(span, code, true);
+        }
         let labels = [self.service.as_str(), self.method.as_str()];
         self.latency
             .with_label_values(&labels)

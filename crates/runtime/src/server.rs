@@ -13,10 +13,11 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 
 use crate::{
     admin,
+    api::ExhaustedReason,
     auth::{AuthConfig, AuthLayer, keys::KeySet},
     call_context::{CallContextLayer, CallLimits},
     config::ServerConfig,
-    cors::{InvalidOrigin, OriginGuardLayer, OriginPolicy},
+    cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
 };
@@ -24,9 +25,9 @@ use crate::{
 /// Why the server could not be built or stopped serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// `CAMPUS_CORS_ORIGINS` holds a bad entry.
+    /// `CAMPUS_CORS_ORIGINS` or `CAMPUS_CORS_ALLOWED_HEADERS` holds a bad entry.
     #[error(transparent)]
-    Origin(#[from] InvalidOrigin),
+    Cors(#[from] InvalidCors),
     /// The metrics could not be registered (a name registered twice).
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -110,7 +111,8 @@ impl Server {
         registry: Registry,
         descriptor_set: &'static [u8],
     ) -> Result<Self, ServerError> {
-        let origins = OriginPolicy::from_config(&config.cors_origins)?;
+        let origins =
+            OriginPolicy::from_config(&config.cors_origins, &config.cors_allowed_headers)?;
         let (reporter, health_service) = tonic_health::server::health_reporter();
         reporter
             .set_service_status("", ServingStatus::NotServing)
@@ -212,7 +214,9 @@ impl Server {
                 stream_idle_timeout: config.stream_idle_timeout,
                 methods: self.methods,
             }))
-            // Answer RESOURCE_EXHAUSTED at once when the limit below is reached, not queue.
+            // Answer RESOURCE_EXHAUSTED (reason OVERLOADED) at once when the limit below is
+            // reached, not queue.
+            .map_result(overloaded_answer)
             .layer(LoadShedLayer::new())
             // Bound the calls in flight across all connections of this process.
             .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
@@ -264,5 +268,26 @@ impl Server {
         admin.await??;
         tracing::info!("server stopped");
         Ok(())
+    }
+}
+
+/// How long a shed client is asked to wait before trying again.
+const OVERLOADED_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A call shed at the concurrency limit, answered RESOURCE_EXHAUSTED with reason OVERLOADED
+/// and a RetryInfo, so a client backs off (or tries another replica) instead of resuming.
+fn overloaded_answer<B: Default>(
+    result: Result<http::Response<B>, tower::BoxError>,
+) -> Result<http::Response<B>, tower::BoxError> {
+    match result {
+        Err(error) if error.is::<tower::load_shed::error::Overloaded>() => {
+            Ok(crate::api::resource_exhausted(
+                ExhaustedReason::Overloaded,
+                "this replica is at its concurrency limit; retry after a pause",
+                OVERLOADED_RETRY_AFTER,
+            )
+            .into_http())
+        }
+        other => other,
     }
 }

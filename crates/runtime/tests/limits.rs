@@ -13,6 +13,7 @@ use common::{
 };
 use tokio::net::TcpListener;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 #[tokio::test]
 async fn calls_past_the_concurrency_limit_are_shed_at_once() -> Result<(), Error> {
@@ -35,10 +36,15 @@ async fn calls_past_the_concurrency_limit_are_shed_at_once() -> Result<(), Error
     )
     .await
     .map_err(|_| "a call past the limit was queued instead of shed")?;
+    let shed = shed.err().ok_or("a call past the limit was answered")?;
+    assert_eq!(shed.code(), Code::ResourceExhausted);
+    let details = shed.get_error_details();
     assert_eq!(
-        shed.err().map(|status| status.code()),
-        Some(Code::ResourceExhausted)
+        details.error_info().map(|info| info.reason.as_str()),
+        Some("OVERLOADED"),
+        "the shed call says why"
     );
+    assert!(details.retry_info().is_some(), "and when to try again");
     gate.release();
     assert!(held.await?.is_ok(), "the call within the limit completes");
     Ok(())

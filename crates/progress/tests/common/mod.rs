@@ -46,7 +46,8 @@ pub async fn progress_as(
     Ok(ProgressServiceClient::new(campus.channel_as(token).await?))
 }
 
-async fn person(
+/// A new user of the school with one role, signed in.
+pub async fn person(
     campus: &TestCampus,
     admin_token: &str,
     school_id: &str,
