@@ -469,9 +469,22 @@ async fn a_live_subscriber_that_falls_behind_is_told_to_resume() -> Result<(), E
             break;
         }
     }
+    let lagged = outcome.ok_or("the slow subscriber was never told")?;
     assert!(
-        matches!(outcome, Some(campus_store::events::LiveError::Lagged(_))),
-        "the slow subscriber is told it fell behind: {outcome:?}"
+        matches!(lagged, campus_store::events::LiveError::Lagged(_)),
+        "the slow subscriber is told it fell behind: {lagged:?}"
+    );
+    // What a watching client gets: RESOURCE_EXHAUSTED, reason STREAM_LAGGED, resume at once.
+    let status = tonic::Status::from(lagged);
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    assert_eq!(
+        details.error_info().map(|info| info.reason.as_str()),
+        Some("STREAM_LAGGED")
+    );
+    assert_eq!(
+        details.retry_info().and_then(|retry| retry.retry_delay),
+        Some(Duration::ZERO)
     );
     Ok(())
 }

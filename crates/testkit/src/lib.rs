@@ -5,9 +5,11 @@
 //!   PostgreSQL database when `CAMPUS_TEST_DATABASE_URL` is set; dropped afterwards.
 //! - [`redis`]: a fresh key prefix per test on `CAMPUS_TEST_REDIS_URL`, deleted afterwards.
 //! - [`campus`]: the real server, in process, on port 0.
+//! - [`private_postgres`]: a PostgreSQL server of one test's own, to stop and start again.
 
 pub mod campus;
 pub mod database;
+pub mod private_postgres;
 pub mod redis;
 
 pub use campus::{
@@ -15,6 +17,7 @@ pub use campus::{
     spawn_campus,
 };
 pub use database::TestDatabase;
+pub use private_postgres::PrivatePostgres;
 pub use redis::TestRedis;
 
 /// Errors in test set-up, with the step that failed.

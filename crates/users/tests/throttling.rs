@@ -40,6 +40,13 @@ async fn twenty_failures_throttle_until_the_window_passes(campus: TestCampus) ->
         .err()
         .ok_or("the right password got through while throttled")?;
     assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(
+        refused
+            .get_details_error_info()
+            .map(|info| (info.reason, info.domain)),
+        Some(("LOGIN_THROTTLED".to_owned(), "campus".to_owned())),
+        "the refusal says why, so a client backs off instead of retrying at once"
+    );
     let retry = refused.get_details_retry_info().ok_or("no retry info")?;
     assert!(
         retry
