@@ -68,7 +68,19 @@ pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
         .ping()
         .await
         .with_context(|| format!("connecting to {:?}", settings.database.url))?;
-    database.migrate(&Role::Finance.migrations()).await?;
+    // Reconciling only reads: a schema that is behind is reported, never migrated here.
+    let pending = database
+        .pending_migrations(&Role::Finance.migrations())
+        .await?;
+    if !pending.is_empty() {
+        database.close().await;
+        anyhow::bail!(
+            "the finance schema is behind: {} migration(s) not applied ({}); run `campus migrate` \
+             first (reconcile reads only and changes nothing)",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
     let clean = match settings.command {
         FinanceCommand::Import { .. } => true,
         FinanceCommand::Reconcile => {

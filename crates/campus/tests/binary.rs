@@ -178,6 +178,30 @@ fn bad_rust_log_names_the_variable() -> Result<(), Error> {
 #[tokio::test]
 async fn finance_reconcile_passes_a_clean_ledger_and_fails_a_tampered_one() -> Result<(), Error> {
     let database = TestDatabase::sqlite()?;
+    // Reconcile reads only: on a database without the schema it says so and creates nothing.
+    let (code, stderr) = run(
+        &["finance", "--database-url", database.url(), "reconcile"],
+        &[],
+    )?;
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("schema is behind") && stderr.contains("campus migrate"),
+        "{stderr}"
+    );
+    let flags = <DatabaseFlags as clap::Parser>::try_parse_from([
+        "test",
+        "--database-url",
+        database.url(),
+    ])?;
+    let pool = campus_store::Database::connect_lazy(&flags.database)?;
+    let tables: i64 = campus_store::on_pool!(&pool, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+            .fetch_one(pool)
+            .await
+    })?;
+    assert_eq!(tables, 0, "reconcile created tables");
+    let (code, stderr) = run(&["migrate", "--database-url", database.url()], &[])?;
+    assert_eq!(code, Some(0), "{stderr}");
     let (code, stderr) = run(
         &["finance", "--database-url", database.url(), "reconcile"],
         &[],
@@ -185,12 +209,6 @@ async fn finance_reconcile_passes_a_clean_ledger_and_fails_a_tampered_one() -> R
     assert_eq!(code, Some(0), "{stderr}");
 
     // An account whose stored balance no entry explains.
-    let flags = <DatabaseFlags as clap::Parser>::try_parse_from([
-        "test",
-        "--database-url",
-        database.url(),
-    ])?;
-    let pool = campus_store::Database::connect_lazy(&flags.database)?;
     campus_store::on_pool!(&pool, pool => {
         sqlx::query(
             "INSERT INTO accounts (id, owner_id, name, kind, currency, opening_balance_minor, balance_minor, \

@@ -172,6 +172,66 @@ impl Database {
         Ok(())
     }
 
+    /// The migrations of `sets` not applied to this database yet, as `name version
+    /// description`; reads only (unlike [`Database::migrate`], it creates nothing), so a
+    /// read-only tool can say the schema is behind instead of changing it.
+    pub async fn pending_migrations(
+        &self,
+        sets: &[Migrations],
+    ) -> Result<Vec<String>, DatabaseError> {
+        let (applied, migrators): (Vec<i64>, Vec<Migrator>) = match self {
+            Self::Sqlite(pool) => {
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+                     WHERE type = 'table' AND name = '_sqlx_migrations')",
+                )
+                .fetch_one(pool)
+                .await
+                .map_err(DatabaseError::Unreachable)?;
+                let applied = if exists {
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(pool)
+                        .await
+                        .map_err(DatabaseError::Unreachable)?
+                } else {
+                    Vec::new()
+                };
+                (applied, sets.iter().map(|set| (set.sqlite)()).collect())
+            }
+            Self::Postgres(pool) => {
+                let exists: bool =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                        .fetch_one(pool)
+                        .await
+                        .map_err(DatabaseError::Unreachable)?;
+                let applied = if exists {
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(pool)
+                        .await
+                        .map_err(DatabaseError::Unreachable)?
+                } else {
+                    Vec::new()
+                };
+                (applied, sets.iter().map(|set| (set.postgres)()).collect())
+            }
+        };
+        Ok(sets
+            .iter()
+            .zip(&migrators)
+            .flat_map(|(set, migrator)| {
+                migrator
+                    .iter()
+                    .filter(|migration| !applied.contains(&migration.version))
+                    .map(move |migration| {
+                        format!(
+                            "{} {} {}",
+                            set.name, migration.version, migration.description
+                        )
+                    })
+            })
+            .collect())
+    }
+
     /// Writes a consistent copy of an SQLite database to `path` while it keeps serving
     /// (`VACUUM INTO`: one read transaction, so the copy is a snapshot). PostgreSQL is backed
     /// up with `pg_dump` (see the README), so it is refused here.
