@@ -5,6 +5,7 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context as _;
 use campus_courses::CoursesConfig;
+use campus_runtime::backoff::Backoff;
 use campus_runtime::{
     auth::{AuthConfig, keys::KeySet},
     client::Peers,
@@ -169,7 +170,7 @@ async fn run_background(
 /// Waits for the database (and Redis) to answer and migrations to apply, retrying with
 /// backoff, then reports SERVING. Until then every health name reports NOT_SERVING.
 async fn become_ready(database: Database, redis: Option<Redis>, role: Role, health: Health) {
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = Backoff::reconnect();
     loop {
         match dependencies_ready(&database, redis.as_ref(), role).await {
             Ok(()) => {
@@ -178,9 +179,9 @@ async fn become_ready(database: Database, redis: Option<Redis>, role: Role, heal
                 return;
             }
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), retry_in = ?backoff, "not ready yet");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                let pause = backoff.next_pause();
+                tracing::warn!(error = format!("{error:#}"), retry_in = ?pause, "not ready yet");
+                tokio::time::sleep(pause).await;
             }
         }
     }

@@ -13,12 +13,14 @@
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
 //! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls.
+//! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
 
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod backoff;
 pub mod call_context;
 pub mod client;
 pub mod config;

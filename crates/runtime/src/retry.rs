@@ -11,15 +11,9 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tonic::{Code, Status};
-use tower::{
-    retry::{
-        backoff::{Backoff as _, ExponentialBackoffMaker, MakeBackoff as _},
-        budget::{Budget as _, TpsBudget},
-    },
-    util::rng::HasherRng,
-};
+use tower::retry::budget::{Budget as _, TpsBudget};
 
-use crate::call_context::current_deadline;
+use crate::{backoff::Backoff, call_context::current_deadline};
 
 /// Retries after the first attempt, at most.
 const MAX_RETRIES: usize = 2;
@@ -57,14 +51,7 @@ impl Retries {
     {
         self.budget.deposit();
         // A fresh random source per call, so concurrent retries spread out.
-        let mut backoff = ExponentialBackoffMaker::new(
-            Duration::from_millis(10),
-            Duration::from_millis(100),
-            1.0,
-            HasherRng::default(),
-        )
-        .expect("constant backoff bounds are valid")
-        .make_backoff();
+        let mut backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
         let mut retries = 0;
         loop {
             let status = match call().await {
@@ -74,9 +61,10 @@ impl Retries {
             if retries == MAX_RETRIES || !self.budget.withdraw() {
                 return Err(status);
             }
-            let pause = backoff.next_backoff();
+            let pause = backoff.next_pause();
             if current_deadline().is_some_and(|deadline| {
-                deadline.saturating_duration_since(pause.deadline()) < MIN_TIME_FOR_A_RETRY
+                deadline.saturating_duration_since(tokio::time::Instant::now() + pause)
+                    < MIN_TIME_FOR_A_RETRY
             }) {
                 return Err(status);
             }
@@ -85,7 +73,7 @@ impl Retries {
                 retries,
                 "retrying an idempotent peer call"
             );
-            pause.await;
+            tokio::time::sleep(pause).await;
             retries += 1;
         }
     }

@@ -121,7 +121,7 @@ async fn peer_calls_carry_the_remaining_deadline() -> Result<(), Error> {
     tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
     let (a_grpc, a_admin, a_addr) = listeners().await?;
     let to_b = peer_channel(format!("http://{b_addr}").parse()?);
-    let a = server_with(server_config(&[])?, ForwardingSchools(to_b)).await?;
+    let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
 
     let mut request = tonic::Request::new(get_school("deadline"));
@@ -154,7 +154,7 @@ async fn peers_named_by_dns_are_reached_through_the_balanced_channel() -> Result
     let (a_grpc, a_admin, a_addr) = listeners().await?;
     // A name, not an address: resolved (and re-resolved) into a balanced set of connections.
     let to_b = peer_channel(format!("http://localhost:{}", b_addr.port()).parse()?);
-    let a = server_with(server_config(&[])?, ForwardingSchools(to_b)).await?;
+    let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
     for _ in 0..20 {
         let mut request = tonic::Request::new(get_school("by-name"));

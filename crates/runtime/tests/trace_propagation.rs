@@ -1,5 +1,6 @@
 //! Spans reach an OTLP collector, and a call that hops from one service to another is one
-//! trace: the callee's server span is a child of the caller's.
+//! trace: the callee's server span is a child of the caller's client span of the peer call,
+//! itself a child of the caller's server span, and every span records its gRPC status code.
 
 mod common;
 
@@ -78,7 +79,7 @@ async fn a_call_across_two_services_is_one_trace_in_the_collector() -> Result<()
     tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
     let (a_grpc, a_admin, a_addr) = listeners().await?;
     let to_b = peer_channel(format!("http://{b_addr}").parse()?);
-    let a = server_with(server_config(&[])?, ForwardingSchools(to_b)).await?;
+    let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
 
     let mut client = UsersServiceClient::connect(format!("http://{a_addr}")).await?;
@@ -96,10 +97,8 @@ async fn a_call_across_two_services_is_one_trace_in_the_collector() -> Result<()
     // Shutting the provider down exports what is still batched; it blocks, so off the runtime.
     tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
 
-    let server_spans: Vec<Span> = collector
-        .spans
-        .lock()
-        .map_err(|_| "poisoned")?
+    let spans: Vec<Span> = collector.spans.lock().map_err(|_| "poisoned")?.clone();
+    let server_spans: Vec<Span> = spans
         .iter()
         .filter(|span| {
             span.kind() == SpanKind::Server
@@ -117,18 +116,45 @@ async fn a_call_across_two_services_is_one_trace_in_the_collector() -> Result<()
         first.trace_id, second.trace_id,
         "both hops share one trace id"
     );
-    let (caller, callee) = if second.parent_span_id == first.span_id {
+    let (caller, callee) = if first.parent_span_id.is_empty() {
         (first, second)
     } else {
         (second, first)
     };
-    assert_eq!(
-        callee.parent_span_id, caller.span_id,
-        "the callee continues the caller's span"
-    );
     assert!(
         caller.parent_span_id.is_empty(),
         "the first hop starts the trace"
     );
+    // Between them, the caller's client span of the peer call, with its outcome.
+    let client = spans
+        .iter()
+        .find(|span| span.span_id == callee.parent_span_id)
+        .ok_or("the callee's parent is not an exported span")?;
+    assert_eq!(client.kind(), SpanKind::Client, "{client:?}");
+    assert_eq!(client.name, "campus.users.v1.UsersService/GetSchool");
+    assert_eq!(
+        client.parent_span_id, caller.span_id,
+        "the peer call is a child of the call being served"
+    );
+    for span in [caller, callee, client] {
+        assert_eq!(
+            int_attribute(span, "rpc.grpc.status_code"),
+            Some(0),
+            "each hop records its code: {span:?}"
+        );
+    }
     Ok(())
+}
+
+/// The integer value of attribute `key` of `span`.
+fn int_attribute(span: &Span, key: &str) -> Option<i64> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    span.attributes
+        .iter()
+        .find(|attribute| attribute.key == key)
+        .and_then(|attribute| attribute.value.as_ref())
+        .and_then(|value| match value.value {
+            Some(Value::IntValue(int)) => Some(int),
+            _ => None,
+        })
 }

@@ -22,6 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use campus_runtime::backoff::Backoff;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 use crate::Redis;
@@ -491,7 +492,7 @@ fn set_tag_version(shared: &Shared, version_key: &str, version: u64) {
 /// after errors. Ends when the caches are dropped.
 async fn listen_for_invalidations(shared: std::sync::Weak<Shared>) {
     use futures::StreamExt as _;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::reconnect();
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
@@ -511,12 +512,11 @@ async fn listen_for_invalidations(shared: std::sync::Weak<Shared>) {
             Ok(pubsub) => pubsub,
             Err(error) => {
                 tracing::warn!(%error, "cache invalidation channel unavailable; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff.wait().await;
                 continue;
             }
         };
-        backoff = Duration::from_millis(100);
+        backoff.reset();
         // Messages may have been missed while unsubscribed: start from nothing.
         let Some(strong) = shared.upgrade() else {
             return;

@@ -12,7 +12,12 @@ use campus_proto::users::{
     users_service_client::UsersServiceClient,
     users_service_server::{UsersService, UsersServiceServer},
 };
-use campus_runtime::{client::PeerChannel, config::ServerConfig, server::Server};
+use campus_runtime::{
+    client::{Peer, PeerChannel},
+    config::ServerConfig,
+    retry::Retries,
+    server::Server,
+};
 use clap::Parser as _;
 use tokio::{net::TcpListener, sync::Notify};
 use tonic::{Request, Response, Status};
@@ -118,9 +123,22 @@ impl UsersService for GatedSchools {
     }
 }
 
-/// Answers GetSchool by asking a peer, as a service calling another service does.
+/// Answers GetSchool by asking the users peer for the same school: a service calling
+/// another through [`Peer`], as Campus's services do.
 #[derive(Debug, Clone)]
-pub struct ForwardingSchools(pub PeerChannel);
+pub struct ForwardingSchools(pub Peer);
+
+impl ForwardingSchools {
+    /// Forwards to the users service on `channel`.
+    pub fn to(channel: PeerChannel) -> Self {
+        Self(Peer::new(
+            "users",
+            "campus.users.v1.UsersService",
+            channel,
+            Retries::default(),
+        ))
+    }
+}
 
 #[tonic::async_trait]
 impl UsersService for ForwardingSchools {
@@ -128,11 +146,18 @@ impl UsersService for ForwardingSchools {
         &self,
         request: Request<GetSchoolRequest>,
     ) -> Result<Response<GetSchoolResponse>, Status> {
-        let mut peer = UsersServiceClient::new(self.0.clone());
-        peer.get_school(GetSchoolRequest {
-            key: Some(Key::SchoolId(school_id(request))),
-        })
-        .await
+        let school_id = school_id(request);
+        Ok(self
+            .0
+            .idempotent("GetSchool", |channel| {
+                let key = Some(Key::SchoolId(school_id.clone()));
+                async move {
+                    UsersServiceClient::new(channel)
+                        .get_school(GetSchoolRequest { key })
+                        .await
+                }
+            })
+            .await?)
     }
 }
 

@@ -4,9 +4,9 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
+use campus_runtime::backoff::Backoff;
 use prost::Message as _;
 use redis::{Value, streams::StreamRangeReply};
 use tokio::sync::{RwLock, broadcast};
@@ -318,14 +318,13 @@ async fn read_live(
     mut last: String,
     sender: broadcast::Sender<LiveEvent>,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::reconnect();
     loop {
         let mut connection = match redis.dedicated().await {
             Ok(connection) => connection,
             Err(error) => {
                 tracing::warn!(%error, stream = %key, "live feed cannot connect; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff.wait().await;
                 continue;
             }
         };
@@ -342,7 +341,7 @@ async fn read_live(
                 .await;
             match reply {
                 Ok(reply) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     for entry in reply.keys.into_iter().flat_map(|stream| stream.ids) {
                         last.clone_from(&entry.id);
                         if let Some(event) = live_event(&entry.id, &entry.map) {
@@ -352,8 +351,7 @@ async fn read_live(
                 }
                 Err(error) => {
                     tracing::warn!(%error, stream = %key, "live feed read failed; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff.wait().await;
                     break;
                 }
             }

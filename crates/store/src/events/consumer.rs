@@ -7,6 +7,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use campus_runtime::backoff::Backoff;
 use prometheus::{IntCounterVec, Opts, Registry};
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
 use tracing::Instrument as _;
@@ -18,6 +19,9 @@ use super::{
     outbox::now_micros,
 };
 use crate::{Database, Tx, on_tx};
+
+/// The longest pause between attempts of a failing handler.
+const MAX_HANDLER_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Why a handler could not handle an event; the event is retried.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +182,7 @@ impl Consumer {
     }
 
     async fn process_with_retries(&self, envelope: &EventEnvelope) -> Outcome {
-        let mut wait = self.backoff;
+        let mut backoff = Backoff::new(self.backoff, MAX_HANDLER_BACKOFF);
         for attempt in 1..=self.max_attempts {
             match self.try_once(envelope).await {
                 Ok(outcome) => {
@@ -189,8 +193,7 @@ impl Consumer {
                     tracing::warn!(%error, attempt, event_id = %envelope.event_id, "event handler failed");
                     if attempt < self.max_attempts {
                         self.metrics.count(&self.name, "retried");
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(30));
+                        backoff.wait().await;
                     }
                 }
             }
@@ -251,13 +254,12 @@ async fn consume_redis(consumer: Arc<Consumer>, bus: Arc<RedisBus>) {
         .collect();
     let dead_letters = bus.redis().key(&format!("events-dead:{}", consumer.name));
     let member = format!("{}-{}", consumer.name, uuid::Uuid::now_v7().simple());
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::reconnect();
     loop {
         let result = consume_redis_session(&consumer, &bus, &keys, &dead_letters, &member).await;
         if let Err(error) = result {
             tracing::warn!(%error, consumer = %consumer.name, "consumer lost Redis; reconnecting");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            backoff.wait().await;
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use campus_runtime::backoff::Backoff;
 use prost::Message as _;
 
 use super::{Bus, EventEnvelope, outbox::now_micros};
@@ -53,7 +54,7 @@ impl Relay {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_prune = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::reconnect();
         loop {
             let round = self.relay_once().await;
             // A local commit cuts an idle wait short, but never a backoff after an error.
@@ -61,13 +62,12 @@ impl Relay {
             let wait = match round {
                 Ok(moved) if moved as i64 == BATCH => Duration::ZERO,
                 Ok(_) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     self.idle_poll
                 }
                 Err(error) => {
                     tracing::warn!(%error, "outbox relay round failed; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    backoff
+                    backoff.next_pause()
                 }
             };
             if last_prune.elapsed() > Duration::from_secs(60) {
