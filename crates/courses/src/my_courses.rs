@@ -17,8 +17,8 @@ use campus_runtime::{
     api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
     call_context::current_deadline,
+    failure::Failure,
 };
-use tonic::Status;
 
 use crate::{
     Courses,
@@ -33,8 +33,8 @@ use crate::{
 enum Uncached {
     /// Built without progress (or names): returned, but not worth caching.
     Degraded(ListCoursesForUserResponse),
-    /// Could not be built.
-    Failed(Status),
+    /// Could not be built: the database failed.
+    Failed(Failure),
 }
 
 /// Time kept back from the caller's deadline for building the answer after the fan-out.
@@ -72,9 +72,7 @@ impl Courses {
             Ok(page) => Ok(page),
             Err(uncached) => match uncached.as_ref() {
                 Uncached::Degraded(page) => Ok(page.clone()),
-                Uncached::Failed(status) => {
-                    Err(Status::new(status.code(), status.message()).into())
-                }
+                Uncached::Failed(failure) => Err(CoursesError::Failure(failure.clone())),
             },
         }
     }
@@ -89,7 +87,7 @@ impl Courses {
         let mut rows =
             store::enrolled_courses(&self.store.database, user_id, school, before, limit + 1)
                 .await
-                .map_err(|error| Uncached::Failed(CoursesError::from(error).into()))?;
+                .map_err(|error| Uncached::Failed(campus_store::database_failure(error)))?;
         let next_page_token = next_page_token(&mut rows, limit, |last| {
             encode_cursor(&[&last.enrollment_id])
         });
