@@ -179,42 +179,31 @@ impl Database {
         &self,
         sets: &[Migrations],
     ) -> Result<Vec<String>, DatabaseError> {
-        let (applied, migrators): (Vec<i64>, Vec<Migrator>) = match self {
-            Self::Sqlite(pool) => {
-                let exists: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master \
-                     WHERE type = 'table' AND name = '_sqlx_migrations')",
-                )
+        let (table_exists, migrators): (&str, Vec<Migrator>) = match self {
+            Self::Sqlite(_) => (
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+                 WHERE type = 'table' AND name = '_sqlx_migrations')",
+                sets.iter().map(|set| (set.sqlite)()).collect(),
+            ),
+            Self::Postgres(_) => (
+                "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
+                sets.iter().map(|set| (set.postgres)()).collect(),
+            ),
+        };
+        let applied: Vec<i64> = crate::on_pool!(self, pool => {
+            let exists: bool = sqlx::query_scalar(table_exists)
                 .fetch_one(pool)
                 .await
                 .map_err(DatabaseError::Unreachable)?;
-                let applied = if exists {
-                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                        .fetch_all(pool)
-                        .await
-                        .map_err(DatabaseError::Unreachable)?
-                } else {
-                    Vec::new()
-                };
-                (applied, sets.iter().map(|set| (set.sqlite)()).collect())
+            if exists {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await
+                    .map_err(DatabaseError::Unreachable)?
+            } else {
+                Vec::new()
             }
-            Self::Postgres(pool) => {
-                let exists: bool =
-                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                        .fetch_one(pool)
-                        .await
-                        .map_err(DatabaseError::Unreachable)?;
-                let applied = if exists {
-                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                        .fetch_all(pool)
-                        .await
-                        .map_err(DatabaseError::Unreachable)?
-                } else {
-                    Vec::new()
-                };
-                (applied, sets.iter().map(|set| (set.postgres)()).collect())
-            }
-        };
+        });
         Ok(sets
             .iter()
             .zip(&migrators)

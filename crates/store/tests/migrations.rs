@@ -1,5 +1,6 @@
 //! Migrations apply on every backend this run has (SQLite always; PostgreSQL in CI), and
-//! applying them again is a no-op, as it is on every restart.
+//! applying them again is a no-op, as it is on every restart; what is pending is read without
+//! changing anything.
 
 use campus_store::{Database, DatabaseConfig};
 use campus_testkit::TestDatabase;
@@ -16,8 +17,19 @@ async fn migrations_apply_twice_on_every_backend() -> Result<(), campus_testkit:
     for test_database in TestDatabase::all().await? {
         let flags = Flags::try_parse_from(["test", "--database-url", test_database.url()])?;
         let database = Database::connect_lazy(&flags.database)?;
+        let pending = database
+            .pending_migrations(&[campus_store::MIGRATIONS])
+            .await?;
+        assert!(!pending.is_empty(), "a fresh database is behind");
         database.migrate(&[campus_store::MIGRATIONS]).await?;
         database.migrate(&[campus_store::MIGRATIONS]).await?;
+        assert_eq!(
+            database
+                .pending_migrations(&[campus_store::MIGRATIONS])
+                .await?,
+            Vec::<String>::new(),
+            "nothing is pending once applied"
+        );
         let tables = match &database {
             Database::Sqlite(pool) => {
                 sqlx::query_scalar::<_, String>(
