@@ -13,7 +13,7 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
  6. `kubectl exec` the first admin into a users pod, then a school's first day through the
     Services, alternating replicas (smoke.py); scrape each pod's metrics where its
     annotations point: every pod answered calls, and stays under its memory limit.
- 7. NetworkPolicies are enforced (nftables per pod); exactly DESIGN.md's calls connect.
+ 7. NetworkPolicies are enforced (nftables per pod); exactly docs/ARCHITECTURE.md's calls connect.
     Then progress is restarted pod by pod while courses, which calls it, keeps answering
     "my courses" with progress: no call may fail.
  8. Run the backup CronJob's script (retention included), restore the dump as the README says
@@ -253,7 +253,7 @@ class Rehearsal:
         say(f"{len(policies_found)} NetworkPolicies enforced with nftables in {len(endpoints)} pods")
 
     def check_policies(self):
-        """From each service's pod to each other's gRPC port: exactly the calls DESIGN.md shows
+        """From each service's pod to each other's gRPC port: exactly the calls docs/ARCHITECTURE.md shows
         connect."""
         names = [d["metadata"]["name"] for d in self.deployments]
         pairs = [(source, target) for source in names for target in names]
@@ -265,9 +265,9 @@ class Rehearsal:
                  for (source, target), result in results.items()
                  if result.result() != ((source, target) in policies.CALLS)]
         if wrong:
-            raise AssertionError("NetworkPolicies differ from DESIGN.md's calls: " + "; ".join(wrong))
+            raise AssertionError("NetworkPolicies differ from docs/ARCHITECTURE.md's calls: " + "; ".join(wrong))
         allowed = sorted(f"{s}→{t}" for (s, t), r in results.items() if r.result())
-        say(f"NetworkPolicies: of {len(pairs)} service pairs exactly DESIGN.md's calls connect ({', '.join(allowed)})")
+        say(f"NetworkPolicies: of {len(pairs)} service pairs exactly docs/ARCHITECTURE.md's calls connect ({', '.join(allowed)})")
 
     def launch(self, workload, pod_name, log_name=None, exec_argv=None, env=None, stdin=None):
         """The workload's container in the pod; with `exec_argv`, a `kubectl exec` into it;

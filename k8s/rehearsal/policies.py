@@ -4,13 +4,13 @@ A pod selected by a policy of a type (Ingress, Egress) is isolated in that direc
 peers and ports some rule names get through. Traffic from the node (the bridge's address) is
 let in, as CNIs do for the kubelet's probes; the rehearsal's own clients also come from there,
 so the client and monitoring rules are not what stops them. Everything between pods is held to
-the policies, and `CALLS` says which service-to-service calls DESIGN.md shows: the rehearsal
+the policies, and `CALLS` says which service-to-service calls docs/ARCHITECTURE.md shows: the rehearsal
 checks that exactly those connect.
 """
 
 import subprocess
 
-# Caller → callee over gRPC, from DESIGN.md's "Who calls what", plus every service fetching
+# Caller → callee over gRPC, from docs/ARCHITECTURE.md's "Who calls whom", plus every service fetching
 # the token keys from users (users included, for its own calls).
 CALLS = {
     ("courses", "users"), ("courses", "progress"),
