@@ -101,7 +101,12 @@ impl Courses {
             self.instructor_names(&rows),
             self.progress_of(user_id, &rows)
         );
-        let complete = names.is_some() && progress.is_some();
+        // A page is cached only when every part of it is known: a course progress has not
+        // heard of yet (just enrolled) is shown as unknown and asked again next time.
+        let complete = names.is_some()
+            && progress.as_ref().is_some_and(|progress| {
+                rows.iter().all(|row| progress.contains_key(&row.course.id))
+            });
         let names = names.unwrap_or_default();
         let courses = rows
             .iter()

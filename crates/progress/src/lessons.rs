@@ -225,22 +225,19 @@ impl Progress {
             }
         }
         let rows = store::batch_progress(&self.store.database, &learner, &ids).await?;
+        // Only what progress knows: a record it has opened, of a course whose lessons it
+        // knows. A course it has not heard of yet is left out, so the caller shows it as
+        // unknown rather than as 0 of 0 lessons.
         let progress = ids
             .iter()
-            .map(|course_id| {
-                rows.iter()
-                    .find(|row| {
-                        &row.course_id == course_id && caller.can_access_school(&row.school_id)
-                    })
-                    .map_or_else(
-                        || CourseProgress {
-                            user_id: learner.clone(),
-                            course_id: course_id.clone(),
-                            ..CourseProgress::default()
-                        },
-                        course_progress,
-                    )
+            .filter_map(|course_id| {
+                rows.iter().find(|row| {
+                    &row.course_id == course_id
+                        && row.lesson_count.is_some()
+                        && caller.can_access_school(&row.school_id)
+                })
             })
+            .map(course_progress)
             .collect();
         Ok(BatchGetProgressResponse { progress })
     }
