@@ -12,7 +12,7 @@ use campus_runtime::{
     config::{PeersConfig, ServerConfig},
     server::{Health, Server},
 };
-use campus_store::{Database, DatabaseConfig, EventsConfig, Redis, RedisConfig, Store};
+use campus_store::{Database, DatabaseConfig, Redis, RedisConfig, RetentionConfig, Store};
 use campus_users::UsersConfig;
 use prometheus::Registry;
 use tokio::net::TcpListener;
@@ -36,7 +36,7 @@ pub struct ServeSettings {
     pub redis: RedisConfig,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub events: EventsConfig,
+    pub retention: RetentionConfig,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub peers: PeersConfig,
@@ -65,7 +65,7 @@ pub async fn serve(
     let store = Store::connect_lazy(
         &settings.database,
         &settings.redis,
-        &settings.events,
+        &settings.retention,
         &registry,
     )?;
     let peers = Peers::resolve(&settings.peers, local_addr);

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use campus_runtime::auth::AuthConfig;
-use campus_store::{DatabaseConfig, EventsConfig, RedisConfig, Store};
+use campus_store::{DatabaseConfig, RedisConfig, RetentionConfig, Store};
 use campus_users::UsersConfig;
 use prometheus::Registry;
 
@@ -65,9 +65,10 @@ pub async fn run(settings: &UsersSettings) -> anyhow::Result<()> {
             timeout: std::time::Duration::from_millis(250),
             prefix: String::new(),
         },
-        &EventsConfig {
+        &RetentionConfig {
             outbox_retention: std::time::Duration::from_secs(24 * 60 * 60),
             retained: 0,
+            idempotency_retention: std::time::Duration::from_secs(24 * 60 * 60),
         },
         &Registry::new(),
     )?;

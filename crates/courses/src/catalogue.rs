@@ -15,9 +15,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
 };
-use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
-use prost::Message as _;
-use sha2::Digest as _;
+use campus_store::{Tx, idempotency::Request};
 
 use crate::{
     Courses,
@@ -44,43 +42,7 @@ fn updated_event(course: &CourseRow) -> CourseUpdated {
     }
 }
 
-/// The stored answer of a retried write, or the conflict of a reused request id.
-fn replay<R>(recalled: Option<Recalled<R>>) -> Result<Option<R>, CoursesError> {
-    match recalled {
-        None => Ok(None),
-        Some(Recalled::Same(response)) => Ok(Some(response)),
-        Some(Recalled::Conflict) => Err(CoursesError::AlreadyExists(
-            "request_id was already used for a different request",
-        )),
-    }
-}
-
 impl Courses {
-    /// Runs `write`, which stores its answer under the request id; if it lost a race with a
-    /// concurrent retry of the same request, answers as that retry did.
-    async fn once<R: prost::Message + Default>(
-        &self,
-        scope: &str,
-        request_id: &str,
-        fingerprint: &[u8],
-        write: impl std::future::Future<Output = Result<R, CoursesError>>,
-    ) -> Result<R, CoursesError> {
-        match write.await {
-            Err(CoursesError::Failure(failure))
-                if !request_id.is_empty() && failure.cause().is_some_and(is_unique_violation) =>
-            {
-                replay(
-                    self.store
-                        .database
-                        .recall(scope, request_id, fingerprint)
-                        .await?,
-                )?
-                .ok_or(CoursesError::Failure(failure))
-            }
-            other => other,
-        }
-    }
-
     /// Begins a write transaction.
     pub(crate) async fn begin(&self) -> Result<Tx, CoursesError> {
         Ok(self.store.database.begin().await?)
@@ -222,18 +184,11 @@ impl Courses {
                 ));
             }
         }
-        let scope = format!("courses.CreateCourse:{}", caller.user_id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if !body.request_id.is_empty()
-            && let Some(answer) = replay(
-                self.store
-                    .database
-                    .recall(&scope, &body.request_id, &fingerprint)
-                    .await?,
-            )?
-        {
-            return Ok(answer);
-        }
+        let request = Request::new(
+            format!("courses.CreateCourse:{}", caller.user_id),
+            &body.request_id,
+            &body,
+        );
         let now = now_micros();
         let course = CourseRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -252,8 +207,7 @@ impl Courses {
         let answer = CreateCourseResponse {
             course: Some(course_message(&course)),
         };
-        self.once(&scope, &body.request_id, &fingerprint, async {
-            let mut tx = self.begin().await?;
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
             store::insert_course(&mut tx, &course).await?;
             tx.publish(
                 &course.id,
@@ -270,14 +224,9 @@ impl Courses {
                 },
             )
             .await?;
-            if !body.request_id.is_empty() {
-                tx.remember(&scope, &body.request_id, &fingerprint, &answer)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(answer.clone())
-        })
-        .await
+            Ok::<_, CoursesError>((tx, answer))
+        });
+        Ok(written.await?.response)
     }
 
     /// Applies `change` to the course if `caller` may edit it and `version` (if given) is
@@ -525,21 +474,14 @@ impl Courses {
             return Err(CoursesError::Invalid(violations));
         };
         let course = self.editable_course(caller, &body.course_id).await?;
-        let scope = format!("courses.AddLesson:{}", course.id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if !body.request_id.is_empty()
-            && let Some(answer) = replay(
-                self.store
-                    .database
-                    .recall(&scope, &body.request_id, &fingerprint)
-                    .await?,
-            )?
-        {
-            return Ok(answer);
-        }
-        self.once(&scope, &body.request_id, &fingerprint, async {
-            let mut tx = self.begin().await?;
-            let mut course = store::course_in(&mut tx, &course.id)
+        let request = Request::new(
+            format!("courses.AddLesson:{}", course.id),
+            &body.request_id,
+            &body,
+        );
+        let course_id = course.id.clone();
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            let mut course = store::course_in(&mut tx, &course_id)
                 .await?
                 .ok_or(CoursesError::NotFound("course"))?;
             let position = match body.position {
@@ -575,15 +517,11 @@ impl Courses {
             let answer = AddLessonResponse {
                 lesson: Some(lesson_message(&lesson)),
             };
-            if !body.request_id.is_empty() {
-                tx.remember(&scope, &body.request_id, &fingerprint, &answer)
-                    .await?;
-            }
-            tx.commit().await?;
-            self.invalidate_course(&course).await;
-            Ok(answer)
-        })
-        .await
+            Ok::<_, CoursesError>((tx, answer))
+        });
+        let answer = written.await?.response;
+        self.invalidate_course(&course).await;
+        Ok(answer)
     }
 
     pub(crate) async fn reorder_lessons(

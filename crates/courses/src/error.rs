@@ -37,6 +37,13 @@ impl CoursesError {
     }
 }
 
+/// A request id reused for another request.
+impl From<campus_store::idempotency::KeyReused> for CoursesError {
+    fn from(_: campus_store::idempotency::KeyReused) -> Self {
+        Self::AlreadyExists("request_id was already used for a different request")
+    }
+}
+
 /// Database errors, classified once by `campus_store`.
 impl From<sqlx::Error> for CoursesError {
     fn from(error: sqlx::Error) -> Self {

@@ -10,9 +10,7 @@ use campus_runtime::{
     api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
 };
-use campus_store::{idempotency::Recalled, is_unique_violation};
-use prost::Message as _;
-use sha2::Digest as _;
+use campus_store::{idempotency::Request, is_unique_violation};
 
 use crate::{
     Finance,
@@ -66,24 +64,11 @@ impl Finance {
         let (Some(name), Some(kind), Some(currency)) = (name, kind, currency) else {
             return Err(FinanceError::Invalid(violations));
         };
-        let scope = format!("finance.CreateAccount:{}", caller.user_id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if !body.request_id.is_empty() {
-            match self
-                .store
-                .database
-                .recall(&scope, &body.request_id, &fingerprint)
-                .await?
-            {
-                Some(Recalled::Same(answer)) => return Ok(answer),
-                Some(Recalled::Conflict) => {
-                    return Err(FinanceError::AlreadyExists(
-                        "request_id was already used for a different request",
-                    ));
-                }
-                None => {}
-            }
-        }
+        let request = Request::new(
+            format!("finance.CreateAccount:{}", caller.user_id),
+            &body.request_id,
+            &body,
+        );
         let now = now_micros();
         let row = AccountRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -101,14 +86,11 @@ impl Finance {
         let answer = CreateAccountResponse {
             account: Some(messages::account(&row)),
         };
-        let mut tx = self.store.database.begin().await?;
-        store::insert_account(&mut tx, &row).await?;
-        if !body.request_id.is_empty() {
-            tx.remember(&scope, &body.request_id, &fingerprint, &answer)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(answer)
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            store::insert_account(&mut tx, &row).await?;
+            Ok::<_, FinanceError>((tx, answer))
+        });
+        Ok(written.await?.response)
     }
 
     pub(crate) async fn list_accounts(

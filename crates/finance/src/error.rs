@@ -40,6 +40,15 @@ impl FinanceError {
     }
 }
 
+/// A request id or idempotency key reused for another request.
+impl From<campus_store::idempotency::KeyReused> for FinanceError {
+    fn from(_: campus_store::idempotency::KeyReused) -> Self {
+        Self::AlreadyExists(
+            "the request id or idempotency key was already used for a different request",
+        )
+    }
+}
+
 /// Database errors, classified once by `campus_store`.
 impl From<sqlx::Error> for FinanceError {
     fn from(error: sqlx::Error) -> Self {

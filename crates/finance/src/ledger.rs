@@ -15,9 +15,11 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, micros, next_page_token, page_size},
     auth::Caller,
 };
-use campus_store::{Tx, idempotency::Recalled, is_unique_violation};
+use campus_store::{
+    Tx,
+    idempotency::{KeyReused, Request},
+};
 use prost::Message as _;
-use sha2::Digest as _;
 
 use crate::{
     Finance,
@@ -29,14 +31,6 @@ use crate::{
 
 /// Most rows in one import message.
 const MAX_IMPORT_CHUNK: usize = 1000;
-
-/// A transaction to record, validated against the caller's accounts and categories.
-#[derive(Debug)]
-struct NewTransaction {
-    key: String,
-    fingerprint: Vec<u8>,
-    row: TransactionRow,
-}
 
 /// The `[start, end)` microseconds of an optional date range; any time when unset.
 fn window(range: Option<&DateRange>) -> Result<(i64, i64), FinanceError> {
@@ -72,7 +66,6 @@ impl Finance {
         accounts: &[AccountRow],
         categories: &[CategoryRow],
         key: &str,
-        fingerprint: Vec<u8>,
         fields: (
             &str,
             &str,
@@ -81,7 +74,7 @@ impl Finance {
             &str,
             Option<&campus_runtime::api::Timestamp>,
         ),
-    ) -> Result<NewTransaction, Vec<RowError>> {
+    ) -> Result<TransactionRow, Vec<RowError>> {
         let (account_id, category_id, kind, amount, description, occurred_at) = fields;
         let mut errors: Vec<RowError> = Vec::new();
         if key.is_empty() {
@@ -126,36 +119,27 @@ impl Finance {
         let now = now_micros();
         let occurred = micros(occurred_at).unwrap_or(now);
         let (date, month) = day_and_month(occurred);
-        Ok(NewTransaction {
-            key: key.to_owned(),
-            fingerprint,
-            row: TransactionRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                owner_id: caller.user_id.clone(),
-                account_id: account.id.clone(),
-                category_id: category_id.to_owned(),
-                kind: kind as i64,
-                amount_minor: amount,
-                currency,
-                description,
-                occurred_at: occurred,
-                occurred_date: date,
-                occurred_month: month,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            },
+        Ok(TransactionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            owner_id: caller.user_id.clone(),
+            account_id: account.id.clone(),
+            category_id: category_id.to_owned(),
+            kind: kind as i64,
+            amount_minor: amount,
+            currency,
+            description,
+            occurred_at: occurred,
+            occurred_date: date,
+            occurred_month: month,
+            created_at: now,
+            updated_at: now,
+            version: 1,
         })
     }
 
     /// Writes a validated transaction in `tx`: balance first (the guarded increment refuses a
-    /// closed account or an int64 overflow), then the row, its entry, its event and its key.
-    async fn write_new(
-        tx: &mut Tx,
-        scope: &str,
-        new: &NewTransaction,
-    ) -> Result<Transaction, FinanceError> {
-        let row = &new.row;
+    /// closed account or an int64 overflow), then the row, its entry and its event.
+    async fn write_new(tx: &mut Tx, row: &TransactionRow) -> Result<Transaction, FinanceError> {
         let delta = signed(row.kind, row.amount_minor);
         if !store::apply_delta(
             tx,
@@ -189,12 +173,6 @@ impl Finance {
             },
         )
         .await?;
-        let answer = CreateTransactionResponse {
-            transaction: Some(transaction.clone()),
-            replayed: false,
-        };
-        tx.remember(scope, &new.key, &new.fingerprint, &answer)
-            .await?;
         Ok(transaction)
     }
 
@@ -213,44 +191,28 @@ impl Finance {
         })
     }
 
-    /// The stored answer for an idempotency key: the first result, or a conflict.
-    async fn replay(
-        &self,
-        scope: &str,
-        key: &str,
-        fingerprint: &[u8],
-    ) -> Result<Option<CreateTransactionResponse>, FinanceError> {
-        match self
-            .store
-            .database
-            .recall::<CreateTransactionResponse>(scope, key, fingerprint)
-            .await?
-        {
-            None => Ok(None),
-            Some(Recalled::Same(answer)) => Ok(Some(CreateTransactionResponse {
-                replayed: true,
-                ..answer
-            })),
-            Some(Recalled::Conflict) => Err(FinanceError::AlreadyExists(
-                "idempotency_key was already used with a different request",
-            )),
-        }
-    }
-
     pub(crate) async fn create_transaction(
         &self,
         caller: &Caller,
         body: CreateTransactionRequest,
     ) -> Result<CreateTransactionResponse, FinanceError> {
         self.ensure_defaults(caller).await?;
-        let scope = format!("finance.CreateTransaction:{}", caller.user_id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if !body.idempotency_key.is_empty()
-            && let Some(answer) = self
-                .replay(&scope, &body.idempotency_key, &fingerprint)
-                .await?
+        let request = Request::new(
+            format!("finance.CreateTransaction:{}", caller.user_id),
+            &body.idempotency_key,
+            &body,
+        );
+        // Recalled before checking: a retry gets its first answer whatever changed since.
+        if let Some(earlier) = self
+            .store
+            .idempotency
+            .recall::<CreateTransactionResponse>(&request)
+            .await?
         {
-            return Ok(answer);
+            return Ok(CreateTransactionResponse {
+                replayed: true,
+                ..earlier?
+            });
         }
         let accounts = store::account(&self.store.database, &caller.user_id, &body.account_id)
             .await?
@@ -263,12 +225,11 @@ impl Finance {
         if !body.account_id.is_empty() && accounts.is_empty() {
             return Err(FinanceError::NotFound("account"));
         }
-        let new = Self::validate_new(
+        let row = Self::validate_new(
             caller,
             &accounts,
             &categories,
             &body.idempotency_key,
-            fingerprint.clone(),
             (
                 &body.account_id,
                 &body.category_id,
@@ -279,31 +240,23 @@ impl Finance {
             ),
         )
         .map_err(FinanceError::Invalid)?;
-        let written = async {
-            let mut tx = self.store.database.begin().await?;
-            let transaction = Self::write_new(&mut tx, &scope, &new).await?;
-            tx.commit().await?;
-            Ok::<_, FinanceError>(transaction)
-        }
-        .await;
-        match written {
-            Ok(transaction) => {
-                self.invalidate_reports(&caller.user_id).await;
-                Ok(CreateTransactionResponse {
+        let written = self
+            .store
+            .idempotency
+            .write(&request, |mut tx| async move {
+                let transaction = Self::write_new(&mut tx, &row).await?;
+                let answer = CreateTransactionResponse {
                     transaction: Some(transaction),
                     replayed: false,
-                })
-            }
-            // A concurrent request with the same key committed first: answer as it did.
-            Err(FinanceError::Failure(failure))
-                if failure.cause().is_some_and(is_unique_violation) =>
-            {
-                self.replay(&scope, &body.idempotency_key, &fingerprint)
-                    .await?
-                    .ok_or(FinanceError::Failure(failure))
-            }
-            Err(error) => Err(error),
-        }
+                };
+                Ok::<_, FinanceError>((tx, answer))
+            })
+            .await?;
+        self.invalidate_reports(&caller.user_id).await;
+        Ok(CreateTransactionResponse {
+            replayed: written.replayed,
+            ..written.response
+        })
     }
 
     pub(crate) async fn get_transaction(
@@ -545,25 +498,22 @@ impl Finance {
         else {
             return Err(FinanceError::Invalid(violations));
         };
-        let scope = format!("finance.CreateTransfer:{}", caller.user_id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        let replay = |recalled: Option<Recalled<CreateTransferResponse>>| match recalled {
-            None => Ok(None),
-            Some(Recalled::Same(answer)) => Ok(Some(CreateTransferResponse {
+        let request = Request::new(
+            format!("finance.CreateTransfer:{}", caller.user_id),
+            &body.idempotency_key,
+            &body,
+        );
+        // Recalled before checking: a retry gets its first answer whatever changed since.
+        if let Some(earlier) = self
+            .store
+            .idempotency
+            .recall::<CreateTransferResponse>(&request)
+            .await?
+        {
+            return Ok(CreateTransferResponse {
                 replayed: true,
-                ..answer
-            })),
-            Some(Recalled::Conflict) => Err(FinanceError::AlreadyExists(
-                "idempotency_key was already used with a different request",
-            )),
-        };
-        if let Some(answer) = replay(
-            self.store
-                .database
-                .recall(&scope, &body.idempotency_key, &fingerprint)
-                .await?,
-        )? {
-            return Ok(answer);
+                ..earlier?
+            });
         }
         let from = self.own_account(caller, &body.from_account_id).await?;
         let to = self.own_account(caller, &body.to_account_id).await?;
@@ -591,55 +541,42 @@ impl Finance {
             transfer: Some(messages::transfer(&row)),
             replayed: false,
         };
-        let written = async {
-            let mut tx = self.store.database.begin().await?;
-            // Both legs in this transaction; if either is refused, dropping it undoes the other.
-            // Legs are written in account-id order, so two opposite transfers at once lock the
-            // accounts in the same order and cannot deadlock.
-            let mut legs = [(&from.id, -amount), (&to.id, amount)];
-            legs.sort_by(|a, b| a.0.cmp(b.0));
-            for (account, delta) in legs {
-                if !store::apply_delta(&mut tx, &caller.user_id, account, &row.currency, delta, now)
-                    .await?
-                {
-                    return Err(Self::refused_delta(&mut tx, &caller.user_id, account).await?);
+        let owner = &caller.user_id;
+        let (from_id, to_id) = (&from.id, &to.id);
+        let written = self
+            .store
+            .idempotency
+            .write(&request, |mut tx| async move {
+                // Both legs in this transaction; if either is refused, dropping it undoes the
+                // other. Legs are written in account-id order, so two opposite transfers at once
+                // lock the accounts in the same order and cannot deadlock.
+                let mut legs = [(from_id, -amount), (to_id, amount)];
+                legs.sort_by(|a, b| a.0.cmp(b.0));
+                for (account, delta) in legs {
+                    if !store::apply_delta(&mut tx, owner, account, &row.currency, delta, now)
+                        .await?
+                    {
+                        return Err(Self::refused_delta(&mut tx, owner, account).await?);
+                    }
+                    store::insert_entry(&mut tx, owner, account, delta, &row.id, occurred).await?;
                 }
-                store::insert_entry(&mut tx, &caller.user_id, account, delta, &row.id, occurred)
-                    .await?;
-            }
-            store::insert_transfer(&mut tx, &row).await?;
-            tx.publish(
-                &row.id,
-                "",
-                &TransferRecorded {
-                    transfer: answer.transfer.clone(),
-                },
-            )
-            .await?;
-            tx.remember(&scope, &body.idempotency_key, &fingerprint, &answer)
+                store::insert_transfer(&mut tx, &row).await?;
+                tx.publish(
+                    &row.id,
+                    "",
+                    &TransferRecorded {
+                        transfer: answer.transfer.clone(),
+                    },
+                )
                 .await?;
-            tx.commit().await?;
-            Ok::<_, FinanceError>(())
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                self.invalidate_reports(&caller.user_id).await;
-                Ok(answer)
-            }
-            Err(FinanceError::Failure(failure))
-                if failure.cause().is_some_and(is_unique_violation) =>
-            {
-                replay(
-                    self.store
-                        .database
-                        .recall(&scope, &body.idempotency_key, &fingerprint)
-                        .await?,
-                )?
-                .ok_or(FinanceError::Failure(failure))
-            }
-            Err(error) => Err(error),
-        }
+                Ok::<_, FinanceError>((tx, answer))
+            })
+            .await?;
+        self.invalidate_reports(&caller.user_id).await;
+        Ok(CreateTransferResponse {
+            replayed: written.replayed,
+            ..written.response
+        })
     }
 
     pub(crate) async fn list_transfers(
@@ -708,21 +645,23 @@ impl Finance {
                 description: row.description.clone(),
                 occurred_at: row.occurred_at,
             };
-            let fingerprint = sha2::Sha256::digest(request.encode_to_vec()).to_vec();
+            let key = Request::new(scope.as_str(), &row.idempotency_key, &request);
             if !row.idempotency_key.is_empty() {
                 if !seen.insert(row.idempotency_key.clone()) {
                     duplicates += 1;
                     continue;
                 }
-                match tx
-                    .recall::<CreateTransactionResponse>(&scope, &row.idempotency_key, &fingerprint)
+                match self
+                    .store
+                    .idempotency
+                    .recall_in::<CreateTransactionResponse>(&mut tx, &key)
                     .await?
                 {
-                    Some(Recalled::Same(_)) => {
+                    Some(Ok(_)) => {
                         duplicates += 1;
                         continue;
                     }
-                    Some(Recalled::Conflict) => {
+                    Some(Err(KeyReused)) => {
                         rejected.push(reject(
                             row,
                             "idempotency_key",
@@ -738,7 +677,6 @@ impl Finance {
                 accounts,
                 categories,
                 &row.idempotency_key,
-                fingerprint,
                 (
                     &row.account_id,
                     &row.category_id,
@@ -758,8 +696,18 @@ impl Finance {
                     continue;
                 }
             };
-            match Self::write_new(&mut tx, &scope, &new).await {
-                Ok(_) => accepted += 1,
+            match Self::write_new(&mut tx, &new).await {
+                Ok(transaction) => {
+                    let answer = CreateTransactionResponse {
+                        transaction: Some(transaction),
+                        replayed: false,
+                    };
+                    self.store
+                        .idempotency
+                        .remember(&mut tx, &key, &answer)
+                        .await?;
+                    accepted += 1;
+                }
                 Err(FinanceError::FailedPrecondition(reason)) => {
                     rejected.push(reject(row, "account_id", reason))
                 }

@@ -20,9 +20,7 @@ use campus_runtime::{
     auth::Caller,
     failure::Failure,
 };
-use campus_store::idempotency::Recalled;
-use prost::Message as _;
-use sha2::Digest as _;
+use campus_store::{Tx, idempotency::Request};
 
 use crate::{
     Progress,
@@ -131,14 +129,11 @@ impl Progress {
                 "only the course's instructor or a school admin may create sessions",
             ));
         }
-        let scope = format!("progress.CreateAttendanceSession:{}", course.course_id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if let Some(answer) = self
-            .earlier_answer(&scope, &body.request_id, &fingerprint)
-            .await?
-        {
-            return Ok(answer);
-        }
+        let request = Request::new(
+            format!("progress.CreateAttendanceSession:{}", course.course_id),
+            &body.request_id,
+            &body,
+        );
         let session = SessionRow {
             id: uuid::Uuid::now_v7().to_string(),
             school_id: course.school_id.clone(),
@@ -153,12 +148,11 @@ impl Progress {
         let answer = CreateAttendanceSessionResponse {
             session: Some(session_message(&session)),
         };
-        let mut tx = self.store.database.begin().await?;
-        store::insert_session(&mut tx, &session).await?;
-        tx.remember(&scope, &body.request_id, &fingerprint, &answer)
-            .await?;
-        tx.commit().await?;
-        Ok(answer)
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            store::insert_session(&mut tx, &session).await?;
+            Ok::<_, ProgressError>((tx, answer))
+        });
+        Ok(written.await?.response)
     }
 
     pub(crate) async fn list_sessions(
@@ -213,11 +207,10 @@ impl Progress {
     /// Sets `marks` in `session` in one transaction: checks every student is enrolled, stores
     /// the marks, and publishes `attendance.marked` for each mark that changed.
     async fn set_marks(
-        &self,
+        tx: &mut Tx,
         caller: &Caller,
         session: &SessionRow,
         marks: &[StudentMark],
-        request: Option<(&str, &str, &[u8])>,
     ) -> Result<Vec<MarkRow>, ProgressError> {
         let mut violations = Vec::new();
         let mut seen = Vec::with_capacity(marks.len());
@@ -260,8 +253,7 @@ impl Progress {
                 marked_at: now,
             })
             .collect();
-        let mut tx = self.store.database.begin().await?;
-        let enrolled = store::enrolled_students(&mut tx, &session.course_id, &students).await?;
+        let enrolled = store::enrolled_students(tx, &session.course_id, &students).await?;
         let not_enrolled: Vec<(&'static str, String)> = students
             .iter()
             .filter(|student| !enrolled.contains(student))
@@ -275,8 +267,8 @@ impl Progress {
         if !not_enrolled.is_empty() {
             return Err(ProgressError::Invalid(not_enrolled));
         }
-        let previous = store::marks_of(&mut tx, &session.id, &students).await?;
-        store::upsert_marks(&mut tx, &rows).await?;
+        let previous = store::marks_of(tx, &session.id, &students).await?;
+        store::upsert_marks(tx, &rows).await?;
         let events: Vec<(String, String, AttendanceMarked)> = rows
             .iter()
             .filter_map(|row| {
@@ -299,14 +291,6 @@ impl Progress {
             })
             .collect();
         tx.publish_many(&events).await?;
-        // A retried batch gets this answer back; stored with the marks, in one commit.
-        if let Some((scope, key, fingerprint)) = request {
-            let answer = BatchMarkAttendanceResponse {
-                marks: rows.iter().map(mark_message).collect(),
-            };
-            tx.remember(scope, key, fingerprint, &answer).await?;
-        }
-        tx.commit().await?;
         Ok(rows)
     }
 
@@ -323,7 +307,9 @@ impl Progress {
                 "only the course's instructor or a school admin may mark attendance",
             ));
         }
-        let rows = self.set_marks(caller, &session, &[mark], None).await?;
+        let mut tx = self.store.database.begin().await?;
+        let rows = Self::set_marks(&mut tx, caller, &session, &[mark]).await?;
+        tx.commit().await?;
         rows.first().map(mark_message).ok_or_else(|| {
             Failure::internal("attendance", "a mark was written but not returned").into()
         })
@@ -349,41 +335,21 @@ impl Progress {
                 "only the course's instructor or a school admin may mark attendance",
             ));
         }
-        let scope = format!("progress.BatchMarkAttendance:{}", session.id);
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if let Some(answer) = self
-            .earlier_answer(&scope, &body.request_id, &fingerprint)
-            .await?
-        {
-            return Ok(answer);
-        }
-        let request = Some((
-            scope.as_str(),
-            body.request_id.as_str(),
-            fingerprint.as_slice(),
-        ));
-        match self.set_marks(caller, &session, &body.marks, request).await {
-            Ok(rows) => Ok(BatchMarkAttendanceResponse {
+        let request = Request::new(
+            format!("progress.BatchMarkAttendance:{}", session.id),
+            &body.request_id,
+            &body,
+        );
+        let marks = &body.marks;
+        let session = &session;
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            let rows = Self::set_marks(&mut tx, caller, session, marks).await?;
+            let answer = BatchMarkAttendanceResponse {
                 marks: rows.iter().map(mark_message).collect(),
-            }),
-            // A concurrent retry of this batch committed first: answer as it did.
-            Err(ProgressError::Failure(failure))
-                if failure
-                    .cause()
-                    .is_some_and(campus_store::is_unique_violation) =>
-            {
-                match self
-                    .store
-                    .database
-                    .recall(&scope, &body.request_id, &fingerprint)
-                    .await?
-                {
-                    Some(Recalled::Same(answer)) => Ok(answer),
-                    Some(Recalled::Conflict) | None => Err(ProgressError::Failure(failure)),
-                }
-            }
-            Err(error) => Err(error),
-        }
+            };
+            Ok::<_, ProgressError>((tx, answer))
+        });
+        Ok(written.await?.response)
     }
 
     pub(crate) async fn list_attendance(

@@ -40,6 +40,13 @@ impl ProgressError {
     }
 }
 
+/// A request id reused for another request.
+impl From<campus_store::idempotency::KeyReused> for ProgressError {
+    fn from(_: campus_store::idempotency::KeyReused) -> Self {
+        Self::AlreadyExists("request_id was already used for a different request")
+    }
+}
+
 /// Database errors, classified once by `campus_store`.
 impl From<sqlx::Error> for ProgressError {
     fn from(error: sqlx::Error) -> Self {

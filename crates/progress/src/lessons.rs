@@ -10,8 +10,7 @@ use campus_proto::{
     },
 };
 use campus_runtime::{api::timestamp, auth::Caller};
-use prost::Message as _;
-use sha2::Digest as _;
+use campus_store::idempotency::Request;
 
 use crate::{
     Progress,
@@ -91,85 +90,81 @@ impl Progress {
         let learner = self
             .learner_for(caller, &body.user_id, &body.course_id)
             .await?;
-        let scope = format!("progress.RecordLessonProgress:{learner}");
-        let fingerprint = sha2::Sha256::digest(body.encode_to_vec()).to_vec();
-        if let Some(answer) = self
-            .earlier_answer(&scope, &body.request_id, &fingerprint)
-            .await?
-        {
-            return Ok(answer);
-        }
-
-        let now = now_micros();
-        let mut tx = self.store.database.begin().await?;
-        let record = match store::progress_in(&mut tx, &learner, &body.course_id).await? {
-            Some(record) if record.enrolled && caller.can_access_school(&record.school_id) => {
-                record
+        let request = Request::new(
+            format!("progress.RecordLessonProgress:{learner}"),
+            &body.request_id,
+            &body,
+        );
+        let body = &body;
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            let now = now_micros();
+            let record = match store::progress_in(&mut tx, &learner, &body.course_id).await? {
+                Some(record) if record.enrolled && caller.can_access_school(&record.school_id) => {
+                    record
+                }
+                Some(_) | None => {
+                    return Err(ProgressError::FailedPrecondition(
+                        "the learner is not enrolled in this course".into(),
+                    ));
+                }
+            };
+            let previous =
+                store::lesson_in(&mut tx, &learner, &body.course_id, &body.lesson_id).await?;
+            let wanted = state as i64;
+            // Progress only moves forward: a completed lesson stays completed.
+            let (lesson, changed, newly_completed) = match previous {
+                Some(lesson) if lesson.state >= wanted => (lesson, false, false),
+                Some(lesson) => (
+                    LessonRow {
+                        state: COMPLETED,
+                        completed_at: Some(now),
+                        ..lesson
+                    },
+                    true,
+                    true,
+                ),
+                None => (
+                    LessonRow {
+                        user_id: learner.clone(),
+                        course_id: body.course_id.clone(),
+                        lesson_id: body.lesson_id.clone(),
+                        state: wanted,
+                        started_at: now,
+                        completed_at: (wanted == COMPLETED).then_some(now),
+                    },
+                    true,
+                    wanted == COMPLETED,
+                ),
+            };
+            let mut record = record;
+            if changed {
+                store::save_lesson(&mut tx, &lesson, newly_completed, now).await?;
+                record.completed_lessons += i64::from(newly_completed);
+                record.last_activity_at = Some(now);
             }
-            Some(_) | None => {
-                return Err(ProgressError::FailedPrecondition(
-                    "the learner is not enrolled in this course".into(),
-                ));
+            let answer = RecordLessonProgressResponse {
+                lesson_progress: Some(lesson_progress(&lesson)),
+                course_progress: Some(course_progress(&record)),
+            };
+            if changed {
+                tx.publish(
+                    &format!("{learner}:{}", body.course_id),
+                    &record.school_id,
+                    &ProgressRecorded {
+                        user_id: learner.clone(),
+                        course_id: body.course_id.clone(),
+                        lesson_id: body.lesson_id.clone(),
+                        school_id: record.school_id.clone(),
+                        state: i32::try_from(lesson.state).unwrap_or_default(),
+                        course_progress: answer.course_progress.clone(),
+                        recorded_at: Some(timestamp(now)),
+                    },
+                )
+                .await?;
             }
-        };
-        let previous =
-            store::lesson_in(&mut tx, &learner, &body.course_id, &body.lesson_id).await?;
-        let wanted = state as i64;
-        // Progress only moves forward: a completed lesson stays completed.
-        let (lesson, changed, newly_completed) = match previous {
-            Some(lesson) if lesson.state >= wanted => (lesson, false, false),
-            Some(lesson) => (
-                LessonRow {
-                    state: COMPLETED,
-                    completed_at: Some(now),
-                    ..lesson
-                },
-                true,
-                true,
-            ),
-            None => (
-                LessonRow {
-                    user_id: learner.clone(),
-                    course_id: body.course_id.clone(),
-                    lesson_id: body.lesson_id.clone(),
-                    state: wanted,
-                    started_at: now,
-                    completed_at: (wanted == COMPLETED).then_some(now),
-                },
-                true,
-                wanted == COMPLETED,
-            ),
-        };
-        let mut record = record;
-        if changed {
-            store::save_lesson(&mut tx, &lesson, newly_completed, now).await?;
-            record.completed_lessons += i64::from(newly_completed);
-            record.last_activity_at = Some(now);
-        }
-        let answer = RecordLessonProgressResponse {
-            lesson_progress: Some(lesson_progress(&lesson)),
-            course_progress: Some(course_progress(&record)),
-        };
-        if changed {
-            tx.publish(
-                &format!("{learner}:{}", body.course_id),
-                &record.school_id,
-                &ProgressRecorded {
-                    user_id: learner.clone(),
-                    course_id: body.course_id.clone(),
-                    lesson_id: body.lesson_id.clone(),
-                    school_id: record.school_id.clone(),
-                    state: i32::try_from(lesson.state).unwrap_or_default(),
-                    course_progress: answer.course_progress.clone(),
-                    recorded_at: Some(timestamp(now)),
-                },
-            )
-            .await?;
-        }
-        tx.remember(&scope, &body.request_id, &fingerprint, &answer)
-            .await?;
-        tx.commit().await?;
-        Ok(answer)
+            Ok::<_, ProgressError>((tx, answer))
+        });
+        Ok(written.await?.response)
     }
 
     pub(crate) async fn get_course_progress(

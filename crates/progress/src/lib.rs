@@ -22,7 +22,7 @@ mod watch;
 
 use campus_proto::progress::progress_service_server::ProgressServiceServer;
 use campus_runtime::auth::Caller;
-use campus_store::{Migrations, Store, idempotency::Recalled};
+use campus_store::{Migrations, Store};
 
 pub use error::ProgressError;
 pub use projections::consumer;
@@ -58,28 +58,6 @@ impl Progress {
         match store::course_facts(&self.store.database, course_id).await? {
             Some(course) if caller.can_access_school(&course.school_id) => Ok(course),
             Some(_) | None => Err(ProgressError::NotFound("course")),
-        }
-    }
-
-    /// The first answer to a retried write, `None` for a new request id; ALREADY_EXISTS when
-    /// the id was used for a different request.
-    async fn earlier_answer<R: prost::Message + Default>(
-        &self,
-        scope: &str,
-        request_id: &str,
-        fingerprint: &[u8],
-    ) -> Result<Option<R>, ProgressError> {
-        match self
-            .store
-            .database
-            .recall::<R>(scope, request_id, fingerprint)
-            .await?
-        {
-            None => Ok(None),
-            Some(Recalled::Same(answer)) => Ok(Some(answer)),
-            Some(Recalled::Conflict) => Err(ProgressError::AlreadyExists(
-                "request_id was already used for a different request",
-            )),
         }
     }
 }

@@ -1,70 +1,207 @@
-//! Idempotent writes: a write that carries a request id stores its response in the same
-//! transaction as its change; a retry with that id gets the first response back, and a
-//! different request under the same id is told so instead of being applied.
+//! Idempotent writes, written once for every service: a write that carries a request id
+//! stores its answer in the same transaction as its change, and a retry with that id gets
+//! the first answer back, even when two retries race. A different request under the same id
+//! is refused instead of applied.
+//!
+//! [`Idempotency::write`] runs the whole path:
+//! 1. recall: an answer stored under the id is returned (a different request is [`KeyReused`]);
+//! 2. write and remember in one transaction;
+//! 3. if the write fails (a concurrent retry committed first and the unique key, or one of
+//!    the write's own unique rows, refused this one), recall again: the winner's answer is
+//!    returned as a replay; if nothing is stored, the write's own error is.
+//!
+//! A request's fingerprint is the SHA-256 of its encoded message, the same for every service.
+//! Answers are kept for `CAMPUS_IDEMPOTENCY_RETENTION` (24 h by default, as payment APIs
+//! keep keys): an older answer is neither recalled nor kept; [`Idempotency::prune`] deletes it.
+
+use std::{future::Future, time::Duration};
+
+use sha2::Digest as _;
 
 use crate::{Database, Tx, events::outbox::now_micros, on_pool, on_tx};
 
-/// What an earlier call with the same request id left.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recalled<R> {
-    /// The same request: here is its response.
-    Same(R),
-    /// A different request used this id.
-    Conflict,
-}
+/// The stored answer of a key within the retention period.
+const RECALL: &str = "SELECT fingerprint, response FROM idempotency_keys \
+     WHERE scope = $1 AND key = $2 AND created_at >= $3";
 
-/// Reads the stored answer for `(scope, key)` from `rows`.
-fn recalled<R: prost::Message + Default>(
+/// A stored row as the answer for `request`.
+fn stored_answer<R: prost::Message + Default>(
     row: Option<(Vec<u8>, Vec<u8>)>,
-    fingerprint: &[u8],
-) -> Result<Option<Recalled<R>>, sqlx::Error> {
-    let Some((stored_fingerprint, response)) = row else {
+    request: &Request<'_>,
+) -> Result<Option<Result<R, KeyReused>>, sqlx::Error> {
+    let Some((fingerprint, response)) = row else {
         return Ok(None);
     };
-    if stored_fingerprint != fingerprint {
-        return Ok(Some(Recalled::Conflict));
+    if fingerprint != request.fingerprint {
+        return Ok(Some(Err(KeyReused)));
     }
     R::decode(response.as_slice())
-        .map(|response| Some(Recalled::Same(response)))
+        .map(|response| Some(Ok(response)))
         .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
-const RECALL: &str =
-    "SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2";
+/// A retried write's identity: where its key lives, the key, and the request's fingerprint.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    scope: String,
+    key: &'a str,
+    fingerprint: Vec<u8>,
+}
 
-impl Tx {
-    /// The answer an earlier call with this request id got, if there was one.
-    pub async fn recall<R: prost::Message + Default>(
-        &mut self,
-        scope: &str,
-        key: &str,
-        fingerprint: &[u8],
-    ) -> Result<Option<Recalled<R>>, sqlx::Error> {
-        let row: Option<(Vec<u8>, Vec<u8>)> = on_tx!(self, conn => {
-            sqlx::query_as(RECALL).bind(scope).bind(key).fetch_optional(conn).await
-        })?;
-        recalled(row, fingerprint)
+impl<'a> Request<'a> {
+    /// The request `body` under `key` in `scope` (`service.Method` plus whatever narrows
+    /// it, such as the caller). An empty key means the write is not idempotent: it runs once
+    /// as asked and nothing is stored.
+    pub fn new(scope: impl Into<String>, key: &'a str, body: &impl prost::Message) -> Self {
+        Self {
+            scope: scope.into(),
+            key,
+            fingerprint: sha2::Sha256::digest(body.encode_to_vec()).to_vec(),
+        }
     }
 
-    /// Stores this call's answer under its request id, in this transaction. A concurrent
-    /// call that stored first makes this fail with a unique violation: roll back and
-    /// [`Database::recall`] its answer.
+    fn keyed(&self) -> bool {
+        !self.key.is_empty()
+    }
+}
+
+/// What an idempotent write answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer<R> {
+    /// The response: this call's, or the first call's for a retry.
+    pub response: R,
+    /// Whether this is a retry answered with the first call's response.
+    pub replayed: bool,
+}
+
+/// A request id already used for a different request; services answer ALREADY_EXISTS.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("request_id was already used for a different request")]
+pub struct KeyReused;
+
+/// The idempotency keys of one database, kept for a retention period.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    database: Database,
+    retention: Duration,
+}
+
+impl Idempotency {
+    /// Keys in `database`, answered for `retention`.
+    pub fn new(database: Database, retention: Duration) -> Self {
+        Self {
+            database,
+            retention,
+        }
+    }
+
+    /// Runs `write` once for `request`: see the module documentation. `write` gets the
+    /// transaction, makes its changes (events included) and hands it back with its response;
+    /// this remembers the response and commits.
+    pub async fn write<R, E, W, Fut>(&self, request: &Request<'_>, write: W) -> Result<Answer<R>, E>
+    where
+        R: prost::Message + Default,
+        E: From<sqlx::Error> + From<KeyReused>,
+        W: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = Result<(Tx, R), E>>,
+    {
+        if request.keyed()
+            && let Some(earlier) = self.recall(request).await?
+        {
+            return Ok(Answer {
+                response: earlier?,
+                replayed: true,
+            });
+        }
+        let written = async {
+            let (mut tx, response) = write(self.database.begin().await?).await?;
+            if request.keyed() {
+                self.remember(&mut tx, request, &response).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, E>(response)
+        }
+        .await;
+        match written {
+            Ok(response) => Ok(Answer {
+                response,
+                replayed: false,
+            }),
+            Err(error) if request.keyed() => match self.recall(request).await {
+                Ok(Some(earlier)) => Ok(Answer {
+                    response: earlier?,
+                    replayed: true,
+                }),
+                Ok(None) | Err(_) => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The answer stored for `request`'s key within the retention period: `Ok` for the same
+    /// request, [`KeyReused`] for a different one. A write that checks the request against
+    /// state that may have changed since the first call recalls before checking, so a retry
+    /// gets the first answer whatever changed.
+    pub async fn recall<R: prost::Message + Default>(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Option<Result<R, KeyReused>>, sqlx::Error> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = on_pool!(&self.database, pool => {
+            sqlx::query_as(RECALL)
+                .bind(&request.scope)
+                .bind(request.key)
+                .bind(self.cutoff())
+                .fetch_optional(pool)
+                .await
+        })?;
+        stored_answer(row, request)
+    }
+
+    /// [`Idempotency::recall`] in `tx`, for a write that stores many keys in one transaction
+    /// (an import's rows).
+    pub async fn recall_in<R: prost::Message + Default>(
+        &self,
+        tx: &mut Tx,
+        request: &Request<'_>,
+    ) -> Result<Option<Result<R, KeyReused>>, sqlx::Error> {
+        let cutoff = self.cutoff();
+        let row: Option<(Vec<u8>, Vec<u8>)> = on_tx!(tx, conn => {
+            sqlx::query_as(RECALL)
+                .bind(&request.scope)
+                .bind(request.key)
+                .bind(cutoff)
+                .fetch_optional(conn)
+                .await
+        })?;
+        stored_answer(row, request)
+    }
+
+    /// Stores `response` under `request`'s key in `tx`, replacing an answer past the
+    /// retention period. A concurrent call that stored first makes this fail with a unique
+    /// violation, so the transaction rolls back and [`Idempotency::write`] recalls. Public
+    /// for a write that stores many keys in one transaction (an import's rows).
     pub async fn remember<R: prost::Message>(
-        &mut self,
-        scope: &str,
-        key: &str,
-        fingerprint: &[u8],
+        &self,
+        tx: &mut Tx,
+        request: &Request<'_>,
         response: &R,
     ) -> Result<(), sqlx::Error> {
         let encoded = response.encode_to_vec();
-        on_tx!(self, conn => {
+        let cutoff = self.cutoff();
+        on_tx!(tx, conn => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < $3")
+                .bind(&request.scope)
+                .bind(request.key)
+                .bind(cutoff)
+                .execute(&mut *conn)
+                .await?;
             sqlx::query(
                 "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(scope)
-            .bind(key)
-            .bind(fingerprint)
+            .bind(&request.scope)
+            .bind(request.key)
+            .bind(&request.fingerprint)
             .bind(&encoded)
             .bind(now_micros())
             .execute(conn)
@@ -72,19 +209,20 @@ impl Tx {
             .map(|_| ())
         })
     }
-}
 
-impl Database {
-    /// [`Tx::recall`] outside a transaction, for answering after a lost race.
-    pub async fn recall<R: prost::Message + Default>(
-        &self,
-        scope: &str,
-        key: &str,
-        fingerprint: &[u8],
-    ) -> Result<Option<Recalled<R>>, sqlx::Error> {
-        let row: Option<(Vec<u8>, Vec<u8>)> = on_pool!(self, pool => {
-            sqlx::query_as(RECALL).bind(scope).bind(key).fetch_optional(pool).await
-        })?;
-        recalled(row, fingerprint)
+    /// Deletes the answers past the retention period; how many.
+    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
+        on_pool!(&self.database, pool => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(self.cutoff())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+    }
+
+    /// The oldest `created_at` still answered.
+    fn cutoff(&self) -> i64 {
+        now_micros() - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX / 2)
     }
 }

@@ -26,7 +26,7 @@ pub use config::{DatabaseConfig, DatabaseUrl, RedisConfig};
 pub use database::{Database, DatabaseError, Migrations, database_failure, is_unique_violation};
 pub use events::outbox::now_micros;
 pub use redis::{Redis, RedisError};
-pub use store::{EventsConfig, Store, StoreError};
+pub use store::{RetentionConfig, Store, StoreError};
 pub use tx::Tx;
 
 /// The store's own tables, which every service database carries.

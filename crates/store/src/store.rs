@@ -8,11 +8,12 @@ use prometheus::Registry;
 use crate::{
     Caches, Database, DatabaseConfig, DatabaseError, Redis, RedisConfig, RedisError,
     events::{Bus, Consumer, EventHandler, Relay, consumer::ConsumerMetrics},
+    idempotency::Idempotency,
 };
 
-/// How events are kept.
+/// How long the store keeps what it has sent, answered or retained for resuming.
 #[derive(Debug, Clone, clap::Args)]
-pub struct EventsConfig {
+pub struct RetentionConfig {
     /// How long sent outbox rows are kept before they are deleted.
     #[arg(
         long = "outbox-retention",
@@ -32,6 +33,17 @@ pub struct EventsConfig {
         default_value_t = 100_000
     )]
     pub retained: usize,
+
+    /// How long the answer of a write with a request id is kept: a retry within it gets
+    /// the first answer back; after it the id may be used again.
+    #[arg(
+        long = "idempotency-retention",
+        env = "CAMPUS_IDEMPOTENCY_RETENTION",
+        value_name = "CAMPUS_IDEMPOTENCY_RETENTION",
+        default_value = "24h",
+        value_parser = humantime::parse_duration
+    )]
+    pub idempotency_retention: Duration,
 }
 
 /// Why the store could not be built.
@@ -59,6 +71,8 @@ pub struct Store {
     pub caches: Caches,
     /// The event bus: Redis Streams when Redis is configured, else in process.
     pub bus: Bus,
+    /// Answers of retried writes.
+    pub idempotency: Idempotency,
     consumer_metrics: ConsumerMetrics,
     outbox_retention: Duration,
 }
@@ -69,22 +83,23 @@ impl Store {
     pub fn connect_lazy(
         database: &DatabaseConfig,
         redis: &RedisConfig,
-        events: &EventsConfig,
+        retention: &RetentionConfig,
         registry: &Registry,
     ) -> Result<Self, StoreError> {
         let database = Database::connect_lazy(database)?;
         let redis = Redis::connect_lazy(redis)?;
         let bus = match &redis {
-            Some(redis) => Bus::redis(redis.clone(), events.retained),
-            None => Bus::in_process(events.retained),
+            Some(redis) => Bus::redis(redis.clone(), retention.retained),
+            None => Bus::in_process(retention.retained),
         };
         Ok(Self {
+            idempotency: Idempotency::new(database.clone(), retention.idempotency_retention),
             database,
             caches: Caches::new(redis.clone(), registry)?,
             redis,
             bus,
             consumer_metrics: ConsumerMetrics::register(registry)?,
-            outbox_retention: events.outbox_retention,
+            outbox_retention: retention.outbox_retention,
         })
     }
 
@@ -99,10 +114,12 @@ impl Store {
         )
     }
 
-    /// The relay moving this database's outbox to the bus.
+    /// The relay moving this database's outbox to the bus (and pruning what is kept past
+    /// its retention: sent outbox rows and expired idempotency keys).
     pub fn relay(&self) -> Relay {
         let mut relay = Relay::new(self.database.clone(), self.bus.clone());
         relay.retention = self.outbox_retention;
+        relay.idempotency = Some(self.idempotency.clone());
         relay
     }
 }

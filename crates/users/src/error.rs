@@ -48,6 +48,13 @@ impl UsersError {
     }
 }
 
+/// A request id reused for another request.
+impl From<campus_store::idempotency::KeyReused> for UsersError {
+    fn from(_: campus_store::idempotency::KeyReused) -> Self {
+        Self::AlreadyExists("request_id was already used for a different request")
+    }
+}
+
 /// Database errors, classified once by `campus_store`.
 impl From<sqlx::Error> for UsersError {
     fn from(error: sqlx::Error) -> Self {

@@ -19,8 +19,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size},
     auth::{Caller, caller},
 };
-use campus_store::{idempotency::Recalled, is_unique_violation};
-use sha2::Digest as _;
+use campus_store::{idempotency, is_unique_violation};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -75,15 +74,6 @@ fn can_see(caller: &Caller, user: &UserRow) -> bool {
             .is_some_and(|school| caller.can_access_school(school))
 }
 
-fn fingerprint(parts: &[&[u8]]) -> Vec<u8> {
-    let mut hasher = sha2::Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().to_vec()
-}
-
 /// A user to create, as a request gave it.
 #[derive(Debug)]
 pub(crate) struct NewUser<'a> {
@@ -99,31 +89,6 @@ pub(crate) struct NewUser<'a> {
 const ACTIVE: i64 = UserStatus::Active as i64;
 
 impl Users {
-    /// The first answer to a retried write: `None` without a request id or for a new one;
-    /// ALREADY_EXISTS when the id was used for a different request.
-    async fn earlier_answer<R: prost::Message + Default>(
-        &self,
-        scope: &str,
-        request_id: &str,
-        fingerprint: &[u8],
-    ) -> Result<Option<R>, UsersError> {
-        if request_id.is_empty() {
-            return Ok(None);
-        }
-        match self
-            .store
-            .database
-            .recall::<R>(scope, request_id, fingerprint)
-            .await?
-        {
-            None => Ok(None),
-            Some(Recalled::Same(response)) => Ok(Some(response)),
-            Some(Recalled::Conflict) => Err(UsersError::AlreadyExists(
-                "request_id was already used for a different request",
-            )),
-        }
-    }
-
     /// Validates and stores a new user with `roles` (register and create share this), with
     /// its `user.created` event, answering a retried request id with the first answer.
     pub(crate) async fn add_user(
@@ -153,17 +118,18 @@ impl Users {
         else {
             return Err(UsersError::Invalid(violations));
         };
-        let key_bytes = fingerprint(&[
-            school_id.as_deref().unwrap_or("").as_bytes(),
-            email.as_str().as_bytes(),
-            display_name.as_bytes(),
-            &roles_to_bits(&roles).to_be_bytes(),
-        ]);
-        if let Some(user) = self
-            .earlier_answer::<User>(&scope, request_id, &key_bytes)
-            .await?
-        {
-            return Ok(user);
+        // The request without its password: no secret is kept, not even hashed, with the key.
+        let without_secret = CreateUserRequest {
+            request_id: String::new(),
+            school_id: school_id.clone().unwrap_or_default(),
+            email: email.as_str().to_owned(),
+            display_name: display_name.clone(),
+            roles: roles.iter().map(|role| *role as i32).collect(),
+            initial_password: String::new(),
+        };
+        let request = idempotency::Request::new(scope, request_id, &without_secret);
+        if let Some(earlier) = self.store.idempotency.recall::<User>(&request).await? {
+            return Ok(earlier?);
         }
         let password_hash = self.passwords.hash(password).await?;
         let now = now_micros();
@@ -180,9 +146,16 @@ impl Users {
             deactivated_at: None,
         };
         let user = user_message(&row);
-        let written = async {
-            let mut tx = self.store.database.begin().await?;
-            store::insert_user(&mut tx, &row).await?;
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            store::insert_user(&mut tx, &row).await.map_err(|error| {
+                if is_unique_violation(&error) {
+                    UsersError::AlreadyExists(
+                        "a user with this email already exists in this school",
+                    )
+                } else {
+                    error.into()
+                }
+            })?;
             tx.publish(
                 &row.id,
                 row.school_id.as_deref().unwrap_or(""),
@@ -195,31 +168,9 @@ impl Users {
                 },
             )
             .await?;
-            if !request_id.is_empty() {
-                tx.remember(&scope, request_id, &key_bytes, &user).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, UsersError>(())
-        }
-        .await;
-        match written {
-            Ok(()) => Ok(user),
-            Err(UsersError::Failure(failure))
-                if failure.cause().is_some_and(is_unique_violation) =>
-            {
-                // A concurrent retry of this request may have won: answer as it did.
-                if let Some(user) = self
-                    .earlier_answer::<User>(&scope, request_id, &key_bytes)
-                    .await?
-                {
-                    return Ok(user);
-                }
-                Err(UsersError::AlreadyExists(
-                    "a user with this email already exists in this school",
-                ))
-            }
-            Err(error) => Err(error),
-        }
+            Ok::<_, UsersError>((tx, user))
+        });
+        Ok(written.await?.response)
     }
 
     /// The user `user_id` if `caller` may see them; NOT_FOUND otherwise (never "forbidden",
@@ -251,18 +202,11 @@ impl UsersService for Users {
         let (Some(name), Some(slug)) = (name, slug) else {
             return Err(UsersError::Invalid(violations).into());
         };
-        let scope = format!("users.CreateSchool:{}", caller.user_id);
-        let key_bytes = fingerprint(&[
-            name.as_bytes(),
-            slug.as_bytes(),
-            &[u8::from(body.self_sign_up_enabled)],
-        ]);
-        if let Some(response) = self
-            .earlier_answer::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
-            .await?
-        {
-            return Ok(Response::new(response));
-        }
+        let request = idempotency::Request::new(
+            format!("users.CreateSchool:{}", caller.user_id),
+            &body.request_id,
+            &body,
+        );
         let now = now_micros();
         let row = SchoolRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -275,32 +219,17 @@ impl UsersService for Users {
         let response = CreateSchoolResponse {
             school: Some(school_message(&row)),
         };
-        let written = async {
-            let mut tx = self.store.database.begin().await?;
-            store::insert_school(&mut tx, &row).await?;
-            if !body.request_id.is_empty() {
-                tx.remember(&scope, &body.request_id, &key_bytes, &response)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, UsersError>(())
-        }
-        .await;
-        match written {
-            Ok(()) => Ok(Response::new(response)),
-            Err(UsersError::Failure(failure))
-                if failure.cause().is_some_and(is_unique_violation) =>
-            {
-                if let Some(response) = self
-                    .earlier_answer::<CreateSchoolResponse>(&scope, &body.request_id, &key_bytes)
-                    .await?
-                {
-                    return Ok(Response::new(response));
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            store::insert_school(&mut tx, &row).await.map_err(|error| {
+                if is_unique_violation(&error) {
+                    UsersError::AlreadyExists("a school with this slug already exists")
+                } else {
+                    error.into()
                 }
-                Err(UsersError::AlreadyExists("a school with this slug already exists").into())
-            }
-            Err(error) => Err(error.into()),
-        }
+            })?;
+            Ok::<_, UsersError>((tx, response))
+        });
+        Ok(Response::new(written.await.map_err(Status::from)?.response))
     }
 
     async fn get_school(&self, request: Request<GetSchoolRequest>) -> Reply<GetSchoolResponse> {

@@ -10,7 +10,7 @@ use campus_runtime::backoff::Backoff;
 use prost::Message as _;
 
 use super::{Bus, EventEnvelope, outbox::now_micros};
-use crate::{Database, on_pool};
+use crate::{Database, idempotency::Idempotency, on_pool};
 
 /// Rows moved per round.
 const BATCH: i64 = 256;
@@ -37,6 +37,8 @@ pub struct Relay {
     pub idle_poll: Duration,
     /// How long sent rows are kept (for inspection and replay) before they are deleted.
     pub retention: Duration,
+    /// Idempotency keys to prune with the outbox, if any.
+    pub idempotency: Option<Idempotency>,
 }
 
 impl Relay {
@@ -47,6 +49,7 @@ impl Relay {
             bus,
             idle_poll: Duration::from_millis(20),
             retention: Duration::from_secs(24 * 60 * 60),
+            idempotency: None,
         }
     }
 
@@ -74,6 +77,11 @@ impl Relay {
                 last_prune = tokio::time::Instant::now();
                 if let Err(error) = self.prune().await {
                     tracing::warn!(%error, "pruning sent outbox rows failed");
+                }
+                if let Some(idempotency) = &self.idempotency
+                    && let Err(error) = idempotency.prune().await
+                {
+                    tracing::warn!(%error, "pruning expired idempotency keys failed");
                 }
             }
             tokio::select! {

@@ -2,7 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use campus_store::{Database, DatabaseConfig, EventsConfig, Redis, RedisConfig, Store};
+use campus_store::{Database, DatabaseConfig, Redis, RedisConfig, RetentionConfig, Store};
 use campus_testkit::{TestDatabase, TestRedis};
 use clap::Parser as _;
 
@@ -15,7 +15,7 @@ struct Flags {
     #[command(flatten)]
     redis: RedisConfig,
     #[command(flatten)]
-    events: EventsConfig,
+    events: RetentionConfig,
 }
 
 fn flags(database_url: &str, redis: Option<(&str, &str)>) -> Result<Flags, Error> {
