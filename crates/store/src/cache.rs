@@ -7,17 +7,21 @@
 //!   tag's version, so [`Cache::invalidate_tag`] bumps one counter and every value under the
 //!   tag becomes unreachable at once (and expires by TTL). No `KEYS`/`SCAN`.
 //! - **Across replicas**: invalidations are published on a Redis channel; every process
-//!   applies them to its L1. After a lost subscription, each process drops its L1.
+//!   applies them to its L1. When the channel is lost, each process drops its L1 and, until
+//!   it is back, keeps L1 entries at most two seconds: a change made on another replica is
+//!   seen within seconds while Redis is down, not after the TTL. When it is back, L1 is
+//!   dropped again (messages may have been missed).
 //! - **Redis trouble is not the caller's trouble**: every Redis call is bounded by
 //!   `CAMPUS_REDIS_TIMEOUT`; a failure is logged and counted, the read falls through to the
-//!   loader, and Redis is skipped for a second before being tried again.
+//!   loader, and Redis is skipped for a second before being tried again. A Redis that refuses
+//!   connections is answered at once, not after the timeout.
 
 use std::{
     collections::HashMap,
     future::Future,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -130,6 +134,9 @@ struct Shared {
     tag_versions_fresh: Mutex<Option<Instant>>,
     /// Unix milliseconds until which Redis is skipped after a failure.
     redis_down_until: AtomicU64,
+    /// Whether this process hears other processes' invalidations (subscribed to the
+    /// channel). While it does not, L1 entries live at most [`UNHEARD_L1_TTL`].
+    hearing: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -145,6 +152,9 @@ impl std::fmt::Debug for Shared {
 const TAG_VERSION_TTL: Duration = Duration::from_secs(30);
 /// How long Redis is skipped after it failed.
 const REDIS_PAUSE: Duration = Duration::from_secs(1);
+/// The longest an L1 entry lives while the invalidation channel is down: how stale another
+/// replica's change can be seen here until the channel is back (then L1 is dropped).
+const UNHEARD_L1_TTL: Duration = Duration::from_secs(2);
 
 impl Caches {
     /// The caches of a process; with Redis, also starts the invalidation listener.
@@ -156,6 +166,7 @@ impl Caches {
             tag_versions: Mutex::default(),
             tag_versions_fresh: Mutex::new(Some(Instant::now())),
             redis_down_until: AtomicU64::new(0),
+            hearing: AtomicBool::new(false),
         });
         if shared.redis.is_some() {
             tokio::spawn(listen_for_invalidations(Arc::downgrade(&shared)));
@@ -222,6 +233,13 @@ where
     {
         let full_key = self.versioned_key(key, tags).await;
         let ttl = jitter(ttl);
+        // Without the invalidation channel, another replica's change is only seen when the
+        // entry expires: keep it seconds, not the TTL.
+        let l1_ttl = if self.redis().is_some() && !self.shared.hearing.load(Ordering::Relaxed) {
+            ttl.min(UNHEARD_L1_TTL)
+        } else {
+            ttl
+        };
         let entry = self
             .l1
             .entry(full_key.clone())
@@ -229,7 +247,7 @@ where
                 self.count("l1", "miss");
                 if let Some(value) = self.l2_get(&full_key).await {
                     self.count("l2", "hit");
-                    return Ok(Arc::new(L1Entry { value, ttl }));
+                    return Ok(Arc::new(L1Entry { value, ttl: l1_ttl }));
                 }
                 if self.redis().is_some() {
                     self.count("l2", "miss");
@@ -242,7 +260,7 @@ where
                     .with_label_values(&[self.name])
                     .observe(started.elapsed().as_secs_f64());
                 self.l2_set(&full_key, &value, ttl).await;
-                Ok(Arc::new(L1Entry { value, ttl }))
+                Ok(Arc::new(L1Entry { value, ttl: l1_ttl }))
             })
             .await?;
         if !entry.is_fresh() {
@@ -522,6 +540,7 @@ async fn listen_for_invalidations(shared: std::sync::Weak<Shared>) {
             return;
         };
         forget_local_state(&strong).await;
+        strong.hearing.store(true, Ordering::Relaxed);
         drop(strong);
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
@@ -534,6 +553,12 @@ async fn listen_for_invalidations(shared: std::sync::Weak<Shared>) {
             apply_invalidation(&strong, &payload).await;
         }
         tracing::warn!("cache invalidation channel closed; resubscribing");
+        // Entries cached while the channel was up would outlive changes made elsewhere from
+        // now on: drop them, and keep new ones briefly until the channel is back.
+        if let Some(strong) = shared.upgrade() {
+            strong.hearing.store(false, Ordering::Relaxed);
+            forget_local_state(&strong).await;
+        }
     }
 }
 

@@ -113,12 +113,33 @@ impl Redis {
     pub(crate) async fn pooled(
         &self,
     ) -> Result<bb8::PooledConnection<'_, RedisConnectionManager>, RedisError> {
+        self.fill_empty_pool().await?;
         Ok(self.pool.get().await?)
+    }
+
+    /// Connects here when the pool holds no connection. bb8 retries a failed connect in the
+    /// background and makes the caller wait its whole timeout, even when Redis refuses at
+    /// once; connecting directly answers a refusal at once instead.
+    async fn fill_empty_pool(&self) -> Result<(), redis::RedisError> {
+        if self.pool.state().connections > 0 {
+            return Ok(());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        // A full pool (callers filling it at once) keeps what it has; this one is dropped.
+        let _ = self.pool.add(connection);
+        Ok(())
     }
 
     /// A pooled connection for a service's own commands (a clone of the pooled multiplexed
     /// connection, so it can be kept across awaits without holding the pool).
     pub async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, redis::RedisError> {
+        self.fill_empty_pool().await?;
         match self.pool.get().await {
             Ok(connection) => Ok(connection.clone()),
             Err(bb8::RunError::User(error)) => Err(error),

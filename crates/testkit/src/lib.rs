@@ -6,10 +6,12 @@
 //! - [`redis`]: a fresh key prefix per test on `CAMPUS_TEST_REDIS_URL`, deleted afterwards.
 //! - [`campus`]: the real server, in process, on port 0.
 //! - [`private_postgres`]: a PostgreSQL server of one test's own, to stop and start again.
+//! - [`private_redis`]: a Redis server of one test's own, to stop.
 
 pub mod campus;
 pub mod database;
 pub mod private_postgres;
+pub mod private_redis;
 pub mod redis;
 
 pub use campus::{
@@ -18,6 +20,7 @@ pub use campus::{
 };
 pub use database::TestDatabase;
 pub use private_postgres::PrivatePostgres;
+pub use private_redis::PrivateRedis;
 pub use redis::TestRedis;
 
 /// Errors in test set-up, with the step that failed.
