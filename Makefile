@@ -19,10 +19,11 @@ run:
 test: proto-lint proto-breaking
 	$(CARGO) test --workspace --locked --no-fail-fast
 
-## lint: formatting and clippy with warnings as errors
+## lint: formatting, clippy with warnings as errors, and no unused dependencies (cargo-machete)
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) machete
 
 ## fmt: format the code
 fmt:
