@@ -167,7 +167,7 @@ async fn title_once_renamed(
 #[tokio::test]
 async fn an_update_through_one_server_is_seen_by_another_sharing_redis() -> Result<(), Error> {
     let redis = PrivateRedis::start().await?;
-    let database = TestDatabase::preferred().await?;
+    let database = TestDatabase::postgres_always().await?;
     let (a, b, teacher, course) = two_servers_caching_a_course(&database, &redis.url()).await?;
     rename(&a, &teacher, &course).await?;
     assert_eq!(
@@ -182,7 +182,7 @@ async fn an_update_through_one_server_is_seen_by_another_sharing_redis() -> Resu
 #[tokio::test]
 async fn with_redis_down_another_servers_update_is_seen_within_seconds() -> Result<(), Error> {
     let mut redis = PrivateRedis::start().await?;
-    let database = TestDatabase::preferred().await?;
+    let database = TestDatabase::postgres_always().await?;
     let (a, b, teacher, course) = two_servers_caching_a_course(&database, &redis.url()).await?;
     // No invalidation can travel now; B's cached course (TTL 5 min) must not outlive it.
     redis.stop().await?;

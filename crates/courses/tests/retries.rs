@@ -75,10 +75,28 @@ async fn a_progress_call_refused_once_is_retried() -> Result<(), Error> {
     courses_as(&main, &pupil.token)
         .await?
         .enroll(EnrollRequest {
-            course_id: course.id,
+            course_id: course.id.clone(),
             user_id: String::new(),
         })
         .await?;
+    // Progress hears of the enrolment through an event; until then it reports the course as
+    // unknown, which is not what this test is about.
+    let mut progress = ProgressServiceClient::new(main.channel_as(&pupil.token).await?);
+    let mut known = false;
+    for _ in 0..1500 {
+        let answer = progress
+            .batch_get_progress(BatchGetProgressRequest {
+                user_id: String::new(),
+                course_ids: vec![course.id.clone()],
+            })
+            .await?;
+        if !answer.into_inner().progress.is_empty() {
+            known = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(known, "progress never heard of the enrolment");
 
     // The whole budget for progress, retry included; the default (500 ms) is tight for a busy
     // test machine.

@@ -20,7 +20,7 @@ pub struct CampusOptions {
     pub role: Role,
     /// `CAMPUS_DATABASE_URL`; `None` creates a fresh database (PostgreSQL when configured).
     pub database_url: Option<String>,
-    /// Use the test Redis with a fresh prefix, when `CAMPUS_TEST_REDIS_URL` is set.
+    /// Use a Redis with a fresh prefix: `CAMPUS_TEST_REDIS_URL`, else a private server.
     pub redis: bool,
     /// More flags, as on the command line (`--cors-origins`, `--shutdown-delay`, …).
     pub args: Vec<String>,
@@ -109,7 +109,11 @@ impl TestCampus {
                 (Some(database), url)
             }
         };
-        let redis = options.redis.then(TestRedis::from_env).flatten();
+        let redis = if options.redis {
+            Some(TestRedis::start().await?)
+        } else {
+            None
+        };
         let mut args = vec![
             "campus".to_owned(),
             options.role.name().to_owned(),

@@ -5,7 +5,7 @@ use std::str::FromStr as _;
 use sqlx::{Connection as _, Executor as _, PgConnection, postgres::PgConnectOptions};
 use tempfile::TempDir;
 
-use crate::Error;
+use crate::{Error, PrivatePostgres};
 
 /// The PostgreSQL server tests use when set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
 pub const POSTGRES_ENV: &str = "CAMPUS_TEST_DATABASE_URL";
@@ -23,6 +23,8 @@ enum Backend {
     Sqlite(#[allow(dead_code)] TempDir),
     /// A database created on the PostgreSQL server; dropped on drop.
     Postgres { admin_url: String, name: String },
+    /// A private PostgreSQL server of this test's own; stopped on drop.
+    Private(#[allow(dead_code)] PrivatePostgres),
 }
 
 impl TestDatabase {
@@ -63,6 +65,20 @@ impl TestDatabase {
         let mut databases = vec![Self::sqlite()?];
         databases.extend(Self::postgres().await?);
         Ok(databases)
+    }
+
+    /// A PostgreSQL database whatever the run: on `CAMPUS_TEST_DATABASE_URL`'s server when
+    /// set, else on a private server started for this test. For what SQLite cannot do, such
+    /// as two replicas sharing one database; never skipped.
+    pub async fn postgres_always() -> Result<Self, Error> {
+        if let Some(database) = Self::postgres().await? {
+            return Ok(database);
+        }
+        let private = PrivatePostgres::start().await?;
+        Ok(Self {
+            url: private.url(),
+            backend: Backend::Private(private),
+        })
     }
 
     /// PostgreSQL when configured, else SQLite: the closest to production this run can get.

@@ -1,6 +1,8 @@
-//! A fresh Redis key prefix for each test.
+//! A fresh Redis key prefix for each test: on `CAMPUS_TEST_REDIS_URL` when it is set (always
+//! in CI), else on a private `redis-server` of the test's own, so no test that needs Redis is
+//! ever skipped.
 
-use crate::Error;
+use crate::{Error, PrivateRedis};
 
 /// The Redis server tests use when set (e.g. `redis://127.0.0.1:6379`).
 pub const REDIS_ENV: &str = "CAMPUS_TEST_REDIS_URL";
@@ -10,15 +12,29 @@ pub const REDIS_ENV: &str = "CAMPUS_TEST_REDIS_URL";
 pub struct TestRedis {
     url: String,
     prefix: String,
+    /// The server when it is this test's own; stopped on drop.
+    _private: Option<PrivateRedis>,
 }
 
 impl TestRedis {
-    /// A new prefix on `CAMPUS_TEST_REDIS_URL`, or `None` when the variable is unset.
-    pub fn from_env() -> Option<Self> {
-        let url = std::env::var(REDIS_ENV).ok()?;
-        Some(Self {
-            url,
-            prefix: format!("campus-test:{}:", uuid::Uuid::now_v7().simple()),
+    /// A new prefix on `CAMPUS_TEST_REDIS_URL`, or on a private server started for this
+    /// test when the variable is unset.
+    pub async fn start() -> Result<Self, Error> {
+        let prefix = format!("campus-test:{}:", uuid::Uuid::now_v7().simple());
+        Ok(match std::env::var(REDIS_ENV) {
+            Ok(url) => Self {
+                url,
+                prefix,
+                _private: None,
+            },
+            Err(_) => {
+                let private = PrivateRedis::start().await?;
+                Self {
+                    url: private.url(),
+                    prefix,
+                    _private: Some(private),
+                }
+            }
         })
     }
 

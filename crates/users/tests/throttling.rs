@@ -76,9 +76,5 @@ async fn twenty_wrong_passwords_throttle_the_account_in_process() -> Result<(), 
 
 #[tokio::test]
 async fn twenty_wrong_passwords_throttle_the_account_through_redis() -> Result<(), Error> {
-    if campus_testkit::TestRedis::from_env().is_none() {
-        eprintln!("CAMPUS_TEST_REDIS_URL unset: shared throttling needs Redis");
-        return Ok(());
-    }
     twenty_failures_throttle_until_the_window_passes(campus_with_window("3s", true).await?).await
 }
