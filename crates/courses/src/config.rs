@@ -25,4 +25,15 @@ pub struct CoursesConfig {
         value_parser = humantime::parse_duration
     )]
     pub progress_timeout: Duration,
+
+    /// Longest Enroll waits for progress to hear of the new enrolment (never more than the
+    /// caller's deadline allows), so the learner can record lesson 1 at once; 0 = do not wait.
+    #[arg(
+        long = "courses-enroll-wait",
+        env = "CAMPUS_COURSES_ENROLL_WAIT",
+        value_name = "CAMPUS_COURSES_ENROLL_WAIT",
+        default_value = "2s",
+        value_parser = humantime::parse_duration
+    )]
+    pub enroll_wait: Duration,
 }

@@ -80,6 +80,9 @@ impl Courses {
                 .invalidate_tag(&keys::user_lists(&target))
                 .await;
         }
+        if !self.config.enroll_wait.is_zero() {
+            self.until_progress_knows(&target, &course.id).await;
+        }
         Ok(EnrollResponse {
             enrollment: Some(enrollment_message(&enrollment)),
             created,

@@ -7,7 +7,8 @@
 //! - `error`: [`CoursesError`] and its one mapping to `tonic::Status`.
 //! - `store`: SQL (one statement per list, indexed).
 //! - `catalogue`: courses and lessons; `enrolment`: enrol, unenrol, list;
-//!   `my_courses`: ListCoursesForUser, fanning out to users and progress concurrently.
+//!   `my_courses`: ListCoursesForUser, fanning out to users and progress concurrently;
+//!   `read_your_writes`: Enroll waits until progress knows the enrolment.
 //! - `invalidation`: the consumer that drops cached lists when progress changes.
 //! - `service`: the gRPC trait, delegating to the above.
 
@@ -18,6 +19,7 @@ mod enrolment;
 mod error;
 mod invalidation;
 mod my_courses;
+mod read_your_writes;
 mod service;
 mod store;
 

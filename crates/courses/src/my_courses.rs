@@ -4,7 +4,7 @@
 //! leaves (and at most `CAMPUS_COURSES_PROGRESS_TIMEOUT`), and without it the page is still
 //! returned with progress marked unknown (and not cached).
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use campus_proto::{
     courses::{ListCoursesForUserRequest, ListCoursesForUserResponse, ProgressState, UserCourse},
@@ -16,7 +16,6 @@ use campus_proto::{
 use campus_runtime::{
     api::{encode_cursor, next_page_token, page_after, page_size, timestamp},
     auth::Caller,
-    call_context::current_deadline,
     failure::Failure,
 };
 
@@ -25,6 +24,7 @@ use crate::{
     domain::{course_message, is_staff, school_scope},
     error::CoursesError,
     keys,
+    read_your_writes::within_deadline,
     store::{self, EnrolledCourseRow},
 };
 
@@ -36,9 +36,6 @@ enum Uncached {
     /// Could not be built: the database failed.
     Failed(Failure),
 }
-
-/// Time kept back from the caller's deadline for building the answer after the fan-out.
-const ANSWER_MARGIN: Duration = Duration::from_millis(50);
 
 impl Courses {
     pub(crate) async fn list_courses_for_user(
@@ -188,12 +185,7 @@ impl Courses {
         user_id: &str,
         rows: &[EnrolledCourseRow],
     ) -> Option<HashMap<String, CourseProgress>> {
-        let budget = current_deadline().map_or(self.config.progress_timeout, |deadline| {
-            deadline
-                .saturating_duration_since(tokio::time::Instant::now())
-                .saturating_sub(ANSWER_MARGIN)
-                .min(self.config.progress_timeout)
-        });
+        let budget = within_deadline(self.config.progress_timeout);
         let course_ids: Vec<String> = rows.iter().map(|row| row.course.id.clone()).collect();
         let ends = tokio::time::Instant::now() + budget;
         let answer = self.progress.idempotent("BatchGetProgress", |channel| {

@@ -1,17 +1,24 @@
 //! Right after Enroll, "my courses" never shows a wrong page: a course whose enrolment
 //! progress has not heard of yet is UNKNOWN (never KNOWN with 0 of 0 lessons), such a page is
-//! not cached, and once progress knows, the page shows it.
+//! not cached, and once progress knows, the page shows it. And a learner who enrols can use
+//! the course at once: record lesson 1 and see it in "my courses", a hundred times in a row,
+//! in one process and across two replicas on PostgreSQL and Redis.
 
 mod common;
 
 use std::time::Duration;
 
 use campus_proto::{
-    courses::{AddLessonRequest, EnrollRequest, ListCoursesForUserRequest, ProgressState},
+    courses::{AddLessonRequest, Course, EnrollRequest, ListCoursesForUserRequest, ProgressState},
+    progress::{
+        LessonProgressState, RecordLessonProgressRequest,
+        progress_service_client::ProgressServiceClient,
+    },
     users::Role,
 };
-use campus_testkit::spawn_campus;
-use common::{Error, courses_as, person, published_course, school};
+use campus_testkit::{CampusOptions, TestCampus, TestDatabase, TestRedis, spawn_campus};
+use common::{Error, Person, courses_as, person, published_course, school};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 /// Each course of the page as (known, total lessons progress reports, the course's lessons).
 async fn page(
@@ -84,4 +91,145 @@ async fn my_courses_right_after_enroll_is_never_wrong_nor_stuck() -> Result<(), 
     }
     assert!(all_known(&shown), "{shown:?}");
     campus.shutdown().await
+}
+
+/// `count` published courses of one lesson each, taught by `teacher`; with their lesson ids.
+async fn courses_of_one_lesson(
+    campus: &TestCampus,
+    teacher: &Person,
+    count: usize,
+) -> Result<Vec<(Course, String)>, Error> {
+    let mut as_teacher = courses_as(campus, &teacher.token).await?;
+    let mut courses = Vec::with_capacity(count);
+    for n in 0..count {
+        let course = published_course(campus, teacher, &format!("Course {n}")).await?;
+        let lesson = as_teacher
+            .add_lesson(AddLessonRequest {
+                course_id: course.id.clone(),
+                title: "Lesson 1".into(),
+                ..AddLessonRequest::default()
+            })
+            .await?
+            .into_inner()
+            .lesson
+            .ok_or("no lesson")?;
+        courses.push((course, lesson.id));
+    }
+    Ok(courses)
+}
+
+/// Enrols through `enrol_on`, records lesson 1 at once through `record_on`, then lists "my
+/// courses" through `enrol_on`: no error, and the course shows 1 of 1 lessons done.
+async fn enrol_and_use_at_once(
+    enrol_on: &TestCampus,
+    record_on: &TestCampus,
+    pupil: &Person,
+    course: &Course,
+    lesson_id: &str,
+) -> Result<(), Error> {
+    courses_as(enrol_on, &pupil.token)
+        .await?
+        .enroll(EnrollRequest {
+            course_id: course.id.clone(),
+            user_id: String::new(),
+        })
+        .await?;
+    ProgressServiceClient::new(record_on.channel_as(&pupil.token).await?)
+        .record_lesson_progress(RecordLessonProgressRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            user_id: String::new(),
+            course_id: course.id.clone(),
+            lesson_id: lesson_id.to_owned(),
+            state: LessonProgressState::Completed as i32,
+        })
+        .await
+        .map_err(|status| {
+            format!(
+                "recording lesson 1 of {} right after Enroll: {status:?}",
+                course.title
+            )
+        })?;
+    let page = courses_as(enrol_on, &pupil.token)
+        .await?
+        .list_courses_for_user(ListCoursesForUserRequest {
+            page_size: 200,
+            ..ListCoursesForUserRequest::default()
+        })
+        .await?
+        .into_inner();
+    let item = page
+        .courses
+        .iter()
+        .find(|item| item.course.as_ref().is_some_and(|c| c.id == course.id))
+        .ok_or("the new course is not in my courses")?;
+    assert_eq!(
+        (
+            item.progress_state,
+            item.progress
+                .as_ref()
+                .map(|p| (p.completed_lessons, p.total_lessons))
+        ),
+        (ProgressState::Known as i32, Some((1, 1))),
+        "{}",
+        course.title
+    );
+    Ok(())
+}
+
+const TIMES: usize = 100;
+
+#[tokio::test]
+async fn a_learner_uses_a_course_at_once_after_enrolling() -> Result<(), Error> {
+    // All in one process on the embedded SQLite, events through the in-process bus.
+    let database = TestDatabase::sqlite()?;
+    let campus = TestCampus::start(CampusOptions {
+        database_url: Some(database.url().to_owned()),
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    let vale = school(&campus, "vale").await?;
+    let teacher = person(&campus, &vale, "teacher@vale.example", Role::Instructor).await?;
+    let pupil = person(&campus, &vale, "pupil@vale.example", Role::Student).await?;
+    for (course, lesson_id) in courses_of_one_lesson(&campus, &teacher, TIMES).await? {
+        enrol_and_use_at_once(&campus, &campus, &pupil, &course, &lesson_id).await?;
+    }
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_learner_uses_a_course_at_once_across_two_replicas() -> Result<(), Error> {
+    let database = TestDatabase::postgres_always().await?;
+    let redis = TestRedis::start().await?;
+    let start = || async {
+        let campus = TestCampus::start(CampusOptions {
+            database_url: Some(database.url().to_owned()),
+            args: vec![
+                "--redis-url".into(),
+                redis.url().to_owned(),
+                "--redis-prefix".into(),
+                redis.prefix().to_owned(),
+            ],
+            ..CampusOptions::default()
+        })
+        .await?;
+        campus.wait_for_status("", ServingStatus::Serving).await?;
+        Ok::<_, Error>(campus)
+    };
+    let a = start().await?;
+    let b = start().await?;
+    let vale = school(&a, "vale").await?;
+    let teacher = person(&a, &vale, "teacher@vale.example", Role::Instructor).await?;
+    let pupil = person(&a, &vale, "pupil@vale.example", Role::Student).await?;
+    for (n, (course, lesson_id)) in courses_of_one_lesson(&a, &teacher, TIMES)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let (enrol_on, record_on) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        enrol_and_use_at_once(enrol_on, record_on, &pupil, &course, &lesson_id).await?;
+    }
+    a.shutdown().await?;
+    b.shutdown().await?;
+    redis.clean().await
 }
