@@ -5,6 +5,7 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context as _;
 use campus_courses::CoursesConfig;
+use campus_finance::FinanceConfig;
 use campus_runtime::backoff::Backoff;
 use campus_runtime::{
     auth::{AuthConfig, keys::KeySet},
@@ -49,6 +50,9 @@ pub struct ServeSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub courses: CoursesConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub finance: FinanceConfig,
 }
 
 /// Serves `settings.role` on the given listeners until `shutdown` completes and in-flight
@@ -120,7 +124,7 @@ pub async fn serve(
             .await;
     }
     if role.serves(Role::Finance) {
-        let finance = campus_finance::Finance::new(&store);
+        let finance = campus_finance::Finance::new(&store, &settings.finance);
         server
             .add_service(campus_finance::service(finance, max_message_size))
             .await;

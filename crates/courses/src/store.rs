@@ -1,7 +1,7 @@
 //! The courses service's SQL, written once for SQLite and PostgreSQL. Every list is one
 //! statement whatever its page size (no N+1), on an index shown in the migrations.
 
-use campus_store::{Database, Tx, on_pool, on_tx};
+use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
 
 pub(crate) use campus_store::now_micros;
 
@@ -58,14 +58,6 @@ const COURSE_COLUMNS: &str = "id, school_id, title, description, instructor_id, 
                               version, created_at, updated_at, published_at, archived_at";
 const LESSON_COLUMNS: &str = "id, course_id, title, content, position, created_at, updated_at";
 const ENROLLMENT_COLUMNS: &str = "id, course_id, user_id, school_id, enrolled_by, enrolled_at";
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 pub(crate) async fn insert_course(tx: &mut Tx, course: &CourseRow) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {

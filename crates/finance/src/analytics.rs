@@ -18,7 +18,7 @@ use campus_runtime::{
     api::{format_date, parse_date, timestamp},
     auth::Caller,
 };
-use campus_store::{Database, events::catalog::decode, on_pool};
+use campus_store::{Database, events::catalog::decode, on_pool, placeholders};
 use futures::{Stream, StreamExt as _, stream};
 use prost::Message as _;
 use sha2::Digest as _;
@@ -29,7 +29,7 @@ use crate::{
     domain::{DateBounds, MAX_RANGE_DAYS, check_currency, check_range},
     error::FinanceError,
     messages::{self, money},
-    store::{self, now_micros, placeholders},
+    store::{self, now_micros},
 };
 
 /// The stream WatchAnalytics answers with.

@@ -4,6 +4,7 @@
 //! [`reconcile`] proves the ledger adds up.
 //!
 //! # Layout
+//! - [`config`]: the analytics report cache (`CAMPUS_FINANCE_*`).
 //! - `domain`: money, names, kinds, default categories, UTC days and months.
 //! - `error`: [`FinanceError`] and its one mapping to `tonic::Status`.
 //! - `store`: SQL (guarded balance increments, aggregates); `messages`: rows as messages.
@@ -13,6 +14,7 @@
 
 mod accounts;
 mod analytics;
+pub mod config;
 mod domain;
 mod error;
 mod ledger;
@@ -25,6 +27,7 @@ use std::time::Duration;
 use campus_proto::finance::{AnalyticsReport, finance_service_server::FinanceServiceServer};
 use campus_store::{Cache, Database, Migrations, Store};
 
+pub use config::FinanceConfig;
 pub use error::FinanceError;
 pub use store::{BalanceMismatch, UnbalancedTransfer};
 
@@ -47,11 +50,13 @@ pub struct Finance {
 }
 
 impl Finance {
-    /// The service on `store`.
-    pub fn new(store: &Store) -> Self {
+    /// The service on `store`, configured by `config`.
+    pub fn new(store: &Store, config: &FinanceConfig) -> Self {
         Self {
-            reports: store.caches.cache("finance-reports", 10_000),
-            report_ttl: Duration::from_secs(300),
+            reports: store
+                .caches
+                .cache("finance-reports", config.report_cache_size),
+            report_ttl: config.report_ttl,
             initialized: moka::future::Cache::new(1_000_000),
             store: store.clone(),
         }

@@ -2,7 +2,7 @@
 //! atomic increments guarded in the statement (account open, owned, same currency, no int64
 //! overflow), so concurrent writers never lose an update; reports aggregate in SQL.
 
-use campus_store::{Database, Tx, on_pool, on_tx};
+use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
 
 pub(crate) use campus_store::now_micros;
 
@@ -93,14 +93,6 @@ const BUDGET_COLUMNS: &str =
 pub(crate) const OPEN: i64 = 1;
 /// Stored code of closed accounts.
 pub(crate) const CLOSED: i64 = 2;
-
-/// `$first, $first+1, …` for `count` values.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 pub(crate) async fn insert_account(tx: &mut Tx, account: &AccountRow) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {

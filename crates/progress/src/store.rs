@@ -2,7 +2,7 @@
 //! writes are one statement each (BatchGetProgress, the class's enrolment check, the marks'
 //! upsert), and summaries are aggregated by the database.
 
-use campus_store::{Database, Tx, on_pool, on_tx};
+use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
 
 pub(crate) use campus_store::now_micros;
 
@@ -85,14 +85,6 @@ const LESSON_COLUMNS: &str = "user_id, course_id, lesson_id, state, started_at, 
 const SESSION_COLUMNS: &str =
     "id, school_id, course_id, title, session_date, starts_at, ends_at, created_by, created_at";
 const MARK_COLUMNS: &str = "session_id, student_id, course_id, school_id, session_date, status, note, marked_by, marked_at";
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Stores what a course event says, unless a newer event was applied already.
 pub(crate) async fn upsert_course_facts(

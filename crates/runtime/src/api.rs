@@ -83,50 +83,40 @@ pub fn invalid_argument(violations: &[(&str, String)]) -> Status {
 
 pub use prost_types::Timestamp;
 
+/// The Julian day of 1970-01-01: day numbers here count from it.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (the API's calendar dates), if it is a real
 /// date of the proleptic Gregorian calendar.
 pub fn parse_date(value: &str) -> Option<i64> {
-    let bytes = value.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+    if value.len() != 10 {
         return None;
     }
-    let year: i64 = value[0..4].parse().ok()?;
-    let month: i64 = value[5..7].parse().ok()?;
-    let day: i64 = value[8..10].parse().ok()?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
-        return None;
-    }
-    // Days from civil (H. Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    let date = time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    Some(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
 }
 
-/// The `YYYY-MM-DD` date of a day number (days since 1970-01-01).
+/// The `YYYY-MM-DD` date of a day number (days since 1970-01-01), clamped to the years the
+/// calendar supports (±9999).
 pub fn format_date(days: i64) -> String {
-    // Civil from days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let julian = (days + UNIX_EPOCH_JULIAN_DAY).clamp(
+        i64::from(time::Date::MIN.to_julian_day()),
+        i64::from(time::Date::MAX.to_julian_day()),
+    );
+    let date = i32::try_from(julian)
+        .ok()
+        .and_then(|julian| time::Date::from_julian_day(julian).ok())
+        .unwrap_or(time::Date::MIN);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// The UTC `YYYY-MM-DD` date of Unix microseconds.

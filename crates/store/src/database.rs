@@ -86,6 +86,15 @@ fn is_unavailable_code(code: &str) -> bool {
                 .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6)))
 }
 
+/// `$first, $first+1, …` for `count` values: the placeholders of an `IN (…)` list, written
+/// once for both backends (SQLite and PostgreSQL both number parameters `$n`).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One crate's migrations, written once per backend (their SQL dialects differ).
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {

@@ -23,7 +23,9 @@ mod tx;
 
 pub use cache::{Cache, Caches};
 pub use config::{DatabaseConfig, DatabaseUrl, RedisConfig};
-pub use database::{Database, DatabaseError, Migrations, database_failure, is_unique_violation};
+pub use database::{
+    Database, DatabaseError, Migrations, database_failure, is_unique_violation, placeholders,
+};
 pub use events::outbox::now_micros;
 pub use redis::{Redis, RedisError};
 pub use store::{RetentionConfig, Store, StoreError};

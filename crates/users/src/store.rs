@@ -1,7 +1,7 @@
 //! The users service's SQL, written once for SQLite and PostgreSQL (see `campus_store::on_pool!`).
 //! Every list is one statement whatever its page size.
 
-use campus_store::{Database, Tx, on_pool, on_tx};
+use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
 
 pub(crate) use campus_store::now_micros;
 
@@ -45,14 +45,6 @@ pub(crate) struct RefreshRow {
 const SCHOOL_COLUMNS: &str = "id, name, slug, self_sign_up, created_at, updated_at";
 const USER_COLUMNS: &str = "id, school_id, email, display_name, roles, status, password_hash, \
                             created_at, updated_at, deactivated_at";
-
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 pub(crate) async fn insert_school(tx: &mut Tx, school: &SchoolRow) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {

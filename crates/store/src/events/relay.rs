@@ -162,13 +162,12 @@ const UNSENT: &str = "SELECT id, envelope FROM outbox WHERE sent_at IS NULL ORDE
 /// The statement marking exactly `rows` rows sent (by id, not "up to an id": a row with a
 /// smaller id may commit after this round read the outbox).
 fn mark_sent_sql(rows: usize) -> String {
-    let placeholders: Vec<String> = (2..rows + 2).map(|n| format!("${n}")).collect();
     if rows == 0 {
         "UPDATE outbox SET sent_at = $1 WHERE 1 = 0".to_owned()
     } else {
         format!(
             "UPDATE outbox SET sent_at = $1 WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::placeholders(2, rows)
         )
     }
 }
