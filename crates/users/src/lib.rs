@@ -9,13 +9,17 @@
 //! - `keys`: Ed25519 signing keys and the JWKS.
 //! - `sessions`: issuing access and refresh tokens.
 //! - `throttle`: failed-login limits per account and address.
-//! - `store`: SQL; `service`: the gRPC handlers.
+//! - `schools`, `accounts`, `login`: the handlers, one module per aggregate.
+//! - `store`: SQL; `service`: the gRPC trait, delegating to the above.
 
+mod accounts;
 pub mod config;
 mod domain;
 mod error;
 mod keys;
+mod login;
 mod password;
+mod schools;
 mod service;
 mod sessions;
 mod store;
@@ -28,6 +32,9 @@ use campus_runtime::auth::AuthConfig;
 use campus_store::{Database, Migrations, Store};
 
 pub use config::UsersConfig;
+
+/// What a gRPC handler answers.
+type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
 pub use error::UsersError;
 
 use crate::{keys::SigningKeys, password::Passwords, sessions::Sessions, throttle::LoginThrottle};
@@ -107,7 +114,7 @@ pub async fn create_platform_admin(
         .add_user(
             "users.CreateAdmin".to_owned(),
             "",
-            service::NewUser {
+            accounts::NewUser {
                 school_id: None,
                 email,
                 display_name,

@@ -1,187 +1,19 @@
-//! The tonic implementation of `campus.users.v1.UsersService`: validate → authorize →
-//! domain → store (with events, in one transaction) → respond.
+//! The tonic implementation of `campus.users.v1.UsersService`: each method delegates to the
+//! schools, accounts or login module.
 
-use campus_proto::{
-    events::{UserCreated, UserDeactivated, UserLoggedIn},
-    users::{
-        BatchGetUsersRequest, BatchGetUsersResponse, ChangePasswordRequest, ChangePasswordResponse,
-        CreateSchoolRequest, CreateSchoolResponse, CreateUserRequest, CreateUserResponse,
-        DeactivateUserRequest, DeactivateUserResponse, GetJwksRequest, GetJwksResponse,
-        GetSchoolRequest, GetSchoolResponse, GetUserRequest, GetUserResponse, ListSchoolsRequest,
-        ListSchoolsResponse, ListUsersRequest, ListUsersResponse, LoginRequest, LoginResponse,
-        LogoutRequest, LogoutResponse, RefreshTokenRequest, RefreshTokenResponse,
-        RegisterUserRequest, RegisterUserResponse, Role, School, UpdateProfileRequest,
-        UpdateProfileResponse, User, UserStatus, get_school_request::Key,
-        users_service_server::UsersService,
-    },
+use campus_proto::users::{
+    BatchGetUsersRequest, BatchGetUsersResponse, ChangePasswordRequest, ChangePasswordResponse,
+    CreateSchoolRequest, CreateSchoolResponse, CreateUserRequest, CreateUserResponse,
+    DeactivateUserRequest, DeactivateUserResponse, GetJwksRequest, GetJwksResponse,
+    GetSchoolRequest, GetSchoolResponse, GetUserRequest, GetUserResponse, ListSchoolsRequest,
+    ListSchoolsResponse, ListUsersRequest, ListUsersResponse, LoginRequest, LoginResponse,
+    LogoutRequest, LogoutResponse, RefreshTokenRequest, RefreshTokenResponse, RegisterUserRequest,
+    RegisterUserResponse, UpdateProfileRequest, UpdateProfileResponse,
+    users_service_server::UsersService,
 };
-use campus_runtime::{
-    api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size},
-    auth::{Caller, caller},
-};
-use campus_store::{idempotency, is_unique_violation};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
-use crate::{
-    Users,
-    domain::{
-        Email, MAX_BATCH, check_name, check_password, check_slug, parse_roles, roles_from_bits,
-        roles_to_bits,
-    },
-    error::UsersError,
-    sessions::refresh_hash,
-    store::{self, SchoolRow, UserRow, now_micros},
-    timestamp,
-};
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn school_message(row: &SchoolRow) -> School {
-    School {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        slug: row.slug.clone(),
-        self_sign_up_enabled: row.self_sign_up,
-        created_at: Some(timestamp(row.created_at)),
-        updated_at: Some(timestamp(row.updated_at)),
-    }
-}
-
-fn user_message(row: &UserRow) -> User {
-    User {
-        id: row.id.clone(),
-        school_id: row.school_id.clone().unwrap_or_default(),
-        email: row.email.clone(),
-        display_name: row.display_name.clone(),
-        roles: roles_from_bits(row.roles)
-            .into_iter()
-            .map(|role| role as i32)
-            .collect(),
-        status: i32::try_from(row.status).unwrap_or_default(),
-        created_at: Some(timestamp(row.created_at)),
-        updated_at: Some(timestamp(row.updated_at)),
-        deactivated_at: row.deactivated_at.map(timestamp),
-    }
-}
-
-/// Whether `caller` may see `user`: same school, platform admins, or themself.
-fn can_see(caller: &Caller, user: &UserRow) -> bool {
-    caller.user_id == user.id
-        || caller.is_platform_admin()
-        || user
-            .school_id
-            .as_deref()
-            .is_some_and(|school| caller.can_access_school(school))
-}
-
-/// A user to create, as a request gave it.
-#[derive(Debug)]
-pub(crate) struct NewUser<'a> {
-    /// Their school; `None` for platform admins.
-    pub(crate) school_id: Option<String>,
-    pub(crate) email: &'a str,
-    pub(crate) display_name: &'a str,
-    pub(crate) password: &'a str,
-    pub(crate) roles: Vec<Role>,
-}
-
-/// Status code stored for active users.
-const ACTIVE: i64 = UserStatus::Active as i64;
-
-impl Users {
-    /// Validates and stores a new user with `roles` (register and create share this), with
-    /// its `user.created` event, answering a retried request id with the first answer.
-    pub(crate) async fn add_user(
-        &self,
-        scope: String,
-        request_id: &str,
-        new: NewUser<'_>,
-    ) -> Result<User, UsersError> {
-        let NewUser {
-            school_id,
-            email,
-            display_name,
-            password,
-            roles,
-        } = new;
-        let mut violations = Vec::new();
-        let email = Email::parse(email)
-            .map_err(|why| violations.push(("email", why)))
-            .ok();
-        let display_name = check_name(display_name)
-            .map_err(|why| violations.push(("display_name", why)))
-            .ok();
-        if let Err(why) = check_password(password, email.as_ref().map_or("", Email::as_str)) {
-            violations.push(("password", why));
-        }
-        let (Some(email), Some(display_name), true) = (email, display_name, violations.is_empty())
-        else {
-            return Err(UsersError::Invalid(violations));
-        };
-        // The request without its password: no secret is kept, not even hashed, with the key.
-        let without_secret = CreateUserRequest {
-            request_id: String::new(),
-            school_id: school_id.clone().unwrap_or_default(),
-            email: email.as_str().to_owned(),
-            display_name: display_name.clone(),
-            roles: roles.iter().map(|role| *role as i32).collect(),
-            initial_password: String::new(),
-        };
-        let request = idempotency::Request::new(scope, request_id, &without_secret);
-        if let Some(earlier) = self.store.idempotency.recall::<User>(&request).await? {
-            return Ok(earlier?);
-        }
-        let password_hash = self.passwords.hash(password).await?;
-        let now = now_micros();
-        let row = UserRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            school_id,
-            email: email.as_str().to_owned(),
-            display_name,
-            roles: roles_to_bits(&roles),
-            status: ACTIVE,
-            password_hash,
-            created_at: now,
-            updated_at: now,
-            deactivated_at: None,
-        };
-        let user = user_message(&row);
-        let written = self.store.idempotency.write(&request, |mut tx| async move {
-            store::insert_user(&mut tx, &row).await.map_err(|error| {
-                if is_unique_violation(&error) {
-                    UsersError::AlreadyExists(
-                        "a user with this email already exists in this school",
-                    )
-                } else {
-                    error.into()
-                }
-            })?;
-            tx.publish(
-                &row.id,
-                row.school_id.as_deref().unwrap_or(""),
-                &UserCreated {
-                    user_id: row.id.clone(),
-                    school_id: row.school_id.clone().unwrap_or_default(),
-                    display_name: row.display_name.clone(),
-                    roles: user.roles.clone(),
-                    created_at: Some(timestamp(now)),
-                },
-            )
-            .await?;
-            Ok::<_, UsersError>((tx, user))
-        });
-        Ok(written.await?.response)
-    }
-
-    /// The user `user_id` if `caller` may see them; NOT_FOUND otherwise (never "forbidden",
-    /// which would confirm the id exists in another school).
-    async fn visible_user(&self, caller: &Caller, user_id: &str) -> Result<UserRow, UsersError> {
-        match store::user_by_id(&self.store.database, user_id).await? {
-            Some(user) if can_see(caller, &user) => Ok(user),
-            Some(_) | None => Err(UsersError::NotFound("user")),
-        }
-    }
-}
+use crate::{Reply, Users};
 
 #[tonic::async_trait]
 impl UsersService for Users {
@@ -189,535 +21,83 @@ impl UsersService for Users {
         &self,
         request: Request<CreateSchoolRequest>,
     ) -> Reply<CreateSchoolResponse> {
-        let caller = caller(&request)?;
-        caller.require_role(&[Role::PlatformAdmin])?;
-        let body = request.into_inner();
-        let mut violations = Vec::new();
-        let name = check_name(&body.name)
-            .map_err(|why| violations.push(("name", why)))
-            .ok();
-        let slug = check_slug(&body.slug)
-            .map_err(|why| violations.push(("slug", why)))
-            .ok();
-        let (Some(name), Some(slug)) = (name, slug) else {
-            return Err(UsersError::Invalid(violations).into());
-        };
-        let request = idempotency::Request::new(
-            format!("users.CreateSchool:{}", caller.user_id),
-            &body.request_id,
-            &body,
-        );
-        let now = now_micros();
-        let row = SchoolRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            name,
-            slug,
-            self_sign_up: body.self_sign_up_enabled,
-            created_at: now,
-            updated_at: now,
-        };
-        let response = CreateSchoolResponse {
-            school: Some(school_message(&row)),
-        };
-        let written = self.store.idempotency.write(&request, |mut tx| async move {
-            store::insert_school(&mut tx, &row).await.map_err(|error| {
-                if is_unique_violation(&error) {
-                    UsersError::AlreadyExists("a school with this slug already exists")
-                } else {
-                    error.into()
-                }
-            })?;
-            Ok::<_, UsersError>((tx, response))
-        });
-        Ok(Response::new(written.await.map_err(Status::from)?.response))
+        Users::create_school(self, request).await
     }
 
     async fn get_school(&self, request: Request<GetSchoolRequest>) -> Reply<GetSchoolResponse> {
-        let (column, value) = match request.into_inner().key {
-            Some(Key::SchoolId(id)) if !id.is_empty() => ("id", id),
-            Some(Key::Slug(slug)) if !slug.is_empty() => ("slug", slug),
-            Some(Key::SchoolId(_) | Key::Slug(_)) | None => {
-                return Err(UsersError::invalid("key", "school_id or slug is required").into());
-            }
-        };
-        let school = store::school_by(&self.store.database, column, &value)
-            .await
-            .map_err(UsersError::from)?
-            .ok_or(UsersError::NotFound("school"))?;
-        Ok(Response::new(GetSchoolResponse {
-            school: Some(school_message(&school)),
-        }))
+        Users::get_school(self, request).await
     }
 
     async fn list_schools(
         &self,
         request: Request<ListSchoolsRequest>,
     ) -> Reply<ListSchoolsResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let limit = page_size(body.page_size)?;
-        let after = if body.page_token.is_empty() {
-            None
-        } else {
-            let mut parts = decode_cursor(&body.page_token, 2)?.into_iter();
-            Some((
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-            ))
-        };
-        let only = if caller.is_platform_admin() {
-            None
-        } else {
-            Some(
-                caller
-                    .school_id
-                    .clone()
-                    .ok_or(UsersError::NotFound("school"))?,
-            )
-        };
-        let mut rows = store::list_schools(&self.store.database, after, only.as_deref(), limit + 1)
-            .await
-            .map_err(UsersError::from)?;
-        let next_page_token = next_page_token(&mut rows, limit, |last| {
-            encode_cursor(&[&last.name, &last.id])
-        });
-        Ok(Response::new(ListSchoolsResponse {
-            schools: rows.iter().map(school_message).collect(),
-            next_page_token,
-        }))
+        Users::list_schools(self, request).await
     }
 
     async fn register_user(
         &self,
         request: Request<RegisterUserRequest>,
     ) -> Reply<RegisterUserResponse> {
-        let body = request.into_inner();
-        if body.school_id.is_empty() {
-            return Err(UsersError::invalid("school_id", "is required").into());
-        }
-        let school = store::school_by(&self.store.database, "id", &body.school_id)
-            .await
-            .map_err(UsersError::from)?
-            .ok_or(UsersError::NotFound("school"))?;
-        if !school.self_sign_up {
-            return Err(
-                UsersError::PermissionDenied("this school does not allow self sign-up").into(),
-            );
-        }
-        let user = self
-            .add_user(
-                format!("users.RegisterUser:{}", school.id),
-                &body.request_id,
-                NewUser {
-                    school_id: Some(school.id.clone()),
-                    email: &body.email,
-                    display_name: &body.display_name,
-                    password: &body.password,
-                    roles: vec![Role::Student],
-                },
-            )
-            .await?;
-        Ok(Response::new(RegisterUserResponse { user: Some(user) }))
+        Users::register_user(self, request).await
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Reply<CreateUserResponse> {
-        let caller = caller(&request)?;
-        caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
-        let body = request.into_inner();
-        let roles = parse_roles(&body.roles).map_err(|why| UsersError::invalid("roles", why))?;
-        let school_id = if roles.contains(&Role::PlatformAdmin) {
-            caller.require_role(&[Role::PlatformAdmin])?;
-            if roles.len() > 1 || !body.school_id.is_empty() {
-                return Err(UsersError::invalid(
-                    "roles",
-                    "platform admins belong to no school and hold no other role",
-                )
-                .into());
-            }
-            None
-        } else {
-            if body.school_id.is_empty() {
-                return Err(UsersError::invalid("school_id", "is required").into());
-            }
-            caller.require_school(&body.school_id)?;
-            if store::school_by(&self.store.database, "id", &body.school_id)
-                .await
-                .map_err(UsersError::from)?
-                .is_none()
-            {
-                return Err(UsersError::NotFound("school").into());
-            }
-            Some(body.school_id.clone())
-        };
-        let user = self
-            .add_user(
-                format!("users.CreateUser:{}", caller.user_id),
-                &body.request_id,
-                NewUser {
-                    school_id,
-                    email: &body.email,
-                    display_name: &body.display_name,
-                    password: &body.initial_password,
-                    roles,
-                },
-            )
-            .await?;
-        Ok(Response::new(CreateUserResponse { user: Some(user) }))
+        Users::create_user(self, request).await
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Reply<GetUserResponse> {
-        let caller = caller(&request)?;
-        let user = self
-            .visible_user(&caller, &request.into_inner().user_id)
-            .await?;
-        Ok(Response::new(GetUserResponse {
-            user: Some(user_message(&user)),
-        }))
+        Users::get_user(self, request).await
     }
 
     async fn batch_get_users(
         &self,
         request: Request<BatchGetUsersRequest>,
     ) -> Reply<BatchGetUsersResponse> {
-        let caller = caller(&request)?;
-        let mut ids = request.into_inner().user_ids;
-        if ids.len() > MAX_BATCH {
-            return Err(UsersError::invalid("user_ids", format!("at most {MAX_BATCH} ids")).into());
-        }
-        ids.sort();
-        ids.dedup();
-        let rows = store::users_by_ids(&self.store.database, &ids)
-            .await
-            .map_err(UsersError::from)?;
-        let users: Vec<User> = rows
-            .iter()
-            .filter(|row| can_see(&caller, row))
-            .map(user_message)
-            .collect();
-        let missing_user_ids = ids
-            .into_iter()
-            .filter(|id| !users.iter().any(|user| &user.id == id))
-            .collect();
-        Ok(Response::new(BatchGetUsersResponse {
-            users,
-            missing_user_ids,
-        }))
+        Users::batch_get_users(self, request).await
     }
 
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<ListUsersResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let limit = page_size(body.page_size)?;
-        let school_id = if body.school_id.is_empty() {
-            caller
-                .school_id
-                .clone()
-                .ok_or(UsersError::invalid("school_id", "is required"))?
-        } else {
-            body.school_id.clone()
-        };
-        caller.require_school(&school_id)?;
-        caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
-        let role_bits = match Role::try_from(body.role) {
-            Ok(Role::Unspecified) => 0,
-            Ok(role) => roles_to_bits(&[role]),
-            Err(_) => return Err(UsersError::invalid("role", "is not a role").into()),
-        };
-        let status = match UserStatus::try_from(body.status) {
-            Ok(status) => i64::from(status as i32),
-            Err(_) => return Err(UsersError::invalid("status", "is not a user status").into()),
-        };
-        let after = page_after(&body.page_token, 1)?.remove(0);
-        let mut rows = store::list_users(
-            &self.store.database,
-            &school_id,
-            role_bits,
-            status,
-            &after,
-            limit + 1,
-        )
-        .await
-        .map_err(UsersError::from)?;
-        let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
-        Ok(Response::new(ListUsersResponse {
-            users: rows.iter().map(user_message).collect(),
-            next_page_token,
-        }))
+        Users::list_users(self, request).await
     }
 
     async fn update_profile(
         &self,
         request: Request<UpdateProfileRequest>,
     ) -> Reply<UpdateProfileResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let mut user = self.visible_user(&caller, &body.user_id).await?;
-        caller.require_self_or(
-            &user.id,
-            user.school_id.as_deref().unwrap_or(""),
-            &[Role::SchoolAdmin, Role::PlatformAdmin],
-        )?;
-        if let Some(name) = body.display_name {
-            let name = check_name(&name).map_err(|why| UsersError::invalid("display_name", why))?;
-            let now = now_micros();
-            let mut tx = self
-                .store
-                .database
-                .begin()
-                .await
-                .map_err(UsersError::from)?;
-            store::update_display_name(&mut tx, &user.id, &name, now)
-                .await
-                .map_err(UsersError::from)?;
-            tx.commit().await.map_err(UsersError::from)?;
-            user.display_name = name;
-            user.updated_at = now;
-        }
-        Ok(Response::new(UpdateProfileResponse {
-            user: Some(user_message(&user)),
-        }))
+        Users::update_profile(self, request).await
     }
 
     async fn change_password(
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Reply<ChangePasswordResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let user = store::user_by_id(&self.store.database, &caller.user_id)
-            .await
-            .map_err(UsersError::from)?
-            .ok_or(UsersError::NotFound("user"))?;
-        let account = format!("{}|{}", user.school_id.as_deref().unwrap_or(""), user.email);
-        self.throttle.check(&account, None).await?;
-        if !self
-            .passwords
-            .verify(&body.current_password, Some(&user.password_hash))
-            .await?
-        {
-            self.throttle.record_failure(&account, None).await;
-            return Err(UsersError::PermissionDenied("the current password is wrong").into());
-        }
-        check_password(&body.new_password, &user.email)
-            .map_err(|why| UsersError::invalid("new_password", why))?;
-        let hash = self.passwords.hash(&body.new_password).await?;
-        let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        store::update_password(&mut tx, &user.id, &hash, now)
-            .await
-            .map_err(UsersError::from)?;
-        store::revoke_user_tokens(&mut tx, &user.id, now)
-            .await
-            .map_err(UsersError::from)?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(ChangePasswordResponse {}))
+        Users::change_password(self, request).await
     }
 
     async fn deactivate_user(
         &self,
         request: Request<DeactivateUserRequest>,
     ) -> Reply<DeactivateUserResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let mut user = self.visible_user(&caller, &body.user_id).await?;
-        caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
-        if let Some(school) = &user.school_id {
-            caller.require_school(school)?;
-        } else {
-            caller.require_role(&[Role::PlatformAdmin])?;
-        }
-        let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        let was_active = store::deactivate(&mut tx, &user.id, UserStatus::Deactivated as i64, now)
-            .await
-            .map_err(UsersError::from)?;
-        store::revoke_user_tokens(&mut tx, &user.id, now)
-            .await
-            .map_err(UsersError::from)?;
-        if was_active {
-            tx.publish(
-                &user.id,
-                user.school_id.as_deref().unwrap_or(""),
-                &UserDeactivated {
-                    user_id: user.id.clone(),
-                    school_id: user.school_id.clone().unwrap_or_default(),
-                    deactivated_by: caller.user_id.clone(),
-                    deactivated_at: Some(timestamp(now)),
-                },
-            )
-            .await
-            .map_err(UsersError::from)?;
-            user.status = UserStatus::Deactivated as i64;
-            user.deactivated_at = Some(now);
-            user.updated_at = now;
-        }
-        tx.commit().await.map_err(UsersError::from)?;
-        let user = if was_active {
-            user
-        } else {
-            store::user_by_id(&self.store.database, &user.id)
-                .await
-                .map_err(UsersError::from)?
-                .unwrap_or(user)
-        };
-        Ok(Response::new(DeactivateUserResponse {
-            user: Some(user_message(&user)),
-        }))
+        Users::deactivate_user(self, request).await
     }
 
     async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
-        let address = request.remote_addr().map(|addr| addr.ip().to_string());
-        let body = request.into_inner();
-        let email = Email::parse(&body.email).map_err(|why| UsersError::invalid("email", why))?;
-        if body.password.is_empty() {
-            return Err(UsersError::invalid("password", "is required").into());
-        }
-        let account = format!("{}|{}", body.school_id, email.as_str());
-        self.throttle.check(&account, address.as_deref()).await?;
-        let user = store::user_by_email(&self.store.database, &body.school_id, email.as_str())
-            .await
-            .map_err(UsersError::from)?;
-        let matches = self
-            .passwords
-            .verify(
-                &body.password,
-                user.as_ref().map(|user| user.password_hash.as_str()),
-            )
-            .await?;
-        let user = match user {
-            Some(user) if matches && user.status == ACTIVE => user,
-            Some(_) | None => {
-                self.throttle
-                    .record_failure(&account, address.as_deref())
-                    .await;
-                return Err(UsersError::Unauthenticated("wrong email or password").into());
-            }
-        };
-        self.throttle.clear(&account).await;
-        let sessions = self.sessions();
-        let signing = sessions.signing_key().await?;
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        let tokens = sessions
-            .issue(&mut tx, signing, &user, &uuid::Uuid::now_v7().to_string())
-            .await?;
-        tx.publish(
-            &user.id,
-            user.school_id.as_deref().unwrap_or(""),
-            &UserLoggedIn {
-                user_id: user.id.clone(),
-                school_id: user.school_id.clone().unwrap_or_default(),
-                logged_in_at: Some(timestamp(now_micros())),
-            },
-        )
-        .await
-        .map_err(UsersError::from)?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(LoginResponse {
-            tokens: Some(tokens),
-            user: Some(user_message(&user)),
-        }))
+        Users::login(self, request).await
     }
 
     async fn refresh_token(
         &self,
         request: Request<RefreshTokenRequest>,
     ) -> Reply<RefreshTokenResponse> {
-        let token = request.into_inner().refresh_token;
-        if token.is_empty() {
-            return Err(UsersError::invalid("refresh_token", "is required").into());
-        }
-        let refused =
-            UsersError::Unauthenticated("the refresh token is invalid, expired or revoked");
-        let sessions = self.sessions();
-        let signing = sessions.signing_key().await?;
-        let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
-            .await
-            .map_err(UsersError::from)?
-        else {
-            return Err(refused.into());
-        };
-        if row.revoked_at.is_some() || row.expires_at <= now {
-            return Err(refused.into());
-        }
-        if row.used_at.is_some()
-            || !store::use_refresh(&mut tx, &row.id, now)
-                .await
-                .map_err(UsersError::from)?
-        {
-            // A rotated token came back: it was stolen or replayed. End the whole login.
-            store::revoke_family(&mut tx, &row.family_id, now)
-                .await
-                .map_err(UsersError::from)?;
-            tx.commit().await.map_err(UsersError::from)?;
-            tracing::warn!(family = %row.family_id, "refresh token reuse; revoked its family");
-            return Err(refused.into());
-        }
-        let user = match store::user_by_id(&self.store.database, &row.user_id)
-            .await
-            .map_err(UsersError::from)?
-        {
-            Some(user) if user.status == ACTIVE => user,
-            Some(_) | None => return Err(refused.into()),
-        };
-        let tokens = sessions
-            .issue(&mut tx, signing, &user, &row.family_id)
-            .await?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(RefreshTokenResponse {
-            tokens: Some(tokens),
-        }))
+        Users::refresh_token(self, request).await
     }
 
     async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
-        let token = request.into_inner().refresh_token;
-        if token.is_empty() {
-            return Err(UsersError::invalid("refresh_token", "is required").into());
-        }
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
-            .await
-            .map_err(UsersError::from)?
-        {
-            store::revoke_family(&mut tx, &row.family_id, now_micros())
-                .await
-                .map_err(UsersError::from)?;
-        }
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(LogoutResponse {}))
+        Users::logout(self, request).await
     }
 
     async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Reply<GetJwksResponse> {
-        let keys = self.keys.jwks().await?;
-        Ok(Response::new(GetJwksResponse {
-            keys,
-            max_age_seconds: 300,
-        }))
+        Users::get_jwks(self, _request).await
     }
 }

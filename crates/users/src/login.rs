@@ -1,0 +1,171 @@
+//! Login, token refresh (rotating, with reuse detection), logout, and the public token keys.
+
+use campus_proto::{
+    events::UserLoggedIn,
+    users::{
+        GetJwksRequest, GetJwksResponse, LoginRequest, LoginResponse, LogoutRequest,
+        LogoutResponse, RefreshTokenRequest, RefreshTokenResponse,
+    },
+};
+use tonic::{Request, Response};
+
+use crate::{
+    Reply, Users,
+    accounts::{ACTIVE, user_message},
+    domain::Email,
+    error::UsersError,
+    sessions::refresh_hash,
+    store::{self, now_micros},
+    timestamp,
+};
+
+impl Users {
+    pub(crate) async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
+        let address = request.remote_addr().map(|addr| addr.ip().to_string());
+        let body = request.into_inner();
+        let email = Email::parse(&body.email).map_err(|why| UsersError::invalid("email", why))?;
+        if body.password.is_empty() {
+            return Err(UsersError::invalid("password", "is required").into());
+        }
+        let account = format!("{}|{}", body.school_id, email.as_str());
+        self.throttle.check(&account, address.as_deref()).await?;
+        let user = store::user_by_email(&self.store.database, &body.school_id, email.as_str())
+            .await
+            .map_err(UsersError::from)?;
+        let matches = self
+            .passwords
+            .verify(
+                &body.password,
+                user.as_ref().map(|user| user.password_hash.as_str()),
+            )
+            .await?;
+        let user = match user {
+            Some(user) if matches && user.status == ACTIVE => user,
+            Some(_) | None => {
+                self.throttle
+                    .record_failure(&account, address.as_deref())
+                    .await;
+                return Err(UsersError::Unauthenticated("wrong email or password").into());
+            }
+        };
+        self.throttle.clear(&account).await;
+        let sessions = self.sessions();
+        let signing = sessions.signing_key().await?;
+        let mut tx = self
+            .store
+            .database
+            .begin()
+            .await
+            .map_err(UsersError::from)?;
+        let tokens = sessions
+            .issue(&mut tx, signing, &user, &uuid::Uuid::now_v7().to_string())
+            .await?;
+        tx.publish(
+            &user.id,
+            user.school_id.as_deref().unwrap_or(""),
+            &UserLoggedIn {
+                user_id: user.id.clone(),
+                school_id: user.school_id.clone().unwrap_or_default(),
+                logged_in_at: Some(timestamp(now_micros())),
+            },
+        )
+        .await
+        .map_err(UsersError::from)?;
+        tx.commit().await.map_err(UsersError::from)?;
+        Ok(Response::new(LoginResponse {
+            tokens: Some(tokens),
+            user: Some(user_message(&user)),
+        }))
+    }
+
+    pub(crate) async fn refresh_token(
+        &self,
+        request: Request<RefreshTokenRequest>,
+    ) -> Reply<RefreshTokenResponse> {
+        let token = request.into_inner().refresh_token;
+        if token.is_empty() {
+            return Err(UsersError::invalid("refresh_token", "is required").into());
+        }
+        let refused =
+            UsersError::Unauthenticated("the refresh token is invalid, expired or revoked");
+        let sessions = self.sessions();
+        let signing = sessions.signing_key().await?;
+        let now = now_micros();
+        let mut tx = self
+            .store
+            .database
+            .begin()
+            .await
+            .map_err(UsersError::from)?;
+        let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
+            .await
+            .map_err(UsersError::from)?
+        else {
+            return Err(refused.into());
+        };
+        if row.revoked_at.is_some() || row.expires_at <= now {
+            return Err(refused.into());
+        }
+        if row.used_at.is_some()
+            || !store::use_refresh(&mut tx, &row.id, now)
+                .await
+                .map_err(UsersError::from)?
+        {
+            // A rotated token came back: it was stolen or replayed. End the whole login.
+            store::revoke_family(&mut tx, &row.family_id, now)
+                .await
+                .map_err(UsersError::from)?;
+            tx.commit().await.map_err(UsersError::from)?;
+            tracing::warn!(family = %row.family_id, "refresh token reuse; revoked its family");
+            return Err(refused.into());
+        }
+        let user = match store::user_by_id(&self.store.database, &row.user_id)
+            .await
+            .map_err(UsersError::from)?
+        {
+            Some(user) if user.status == ACTIVE => user,
+            Some(_) | None => return Err(refused.into()),
+        };
+        let tokens = sessions
+            .issue(&mut tx, signing, &user, &row.family_id)
+            .await?;
+        tx.commit().await.map_err(UsersError::from)?;
+        Ok(Response::new(RefreshTokenResponse {
+            tokens: Some(tokens),
+        }))
+    }
+
+    pub(crate) async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
+        let token = request.into_inner().refresh_token;
+        if token.is_empty() {
+            return Err(UsersError::invalid("refresh_token", "is required").into());
+        }
+        let mut tx = self
+            .store
+            .database
+            .begin()
+            .await
+            .map_err(UsersError::from)?;
+        if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
+            .await
+            .map_err(UsersError::from)?
+        {
+            store::revoke_family(&mut tx, &row.family_id, now_micros())
+                .await
+                .map_err(UsersError::from)?;
+        }
+        tx.commit().await.map_err(UsersError::from)?;
+        Ok(Response::new(LogoutResponse {}))
+    }
+
+    pub(crate) async fn get_jwks(
+        &self,
+        _request: Request<GetJwksRequest>,
+    ) -> Reply<GetJwksResponse> {
+        let keys = self.keys.jwks().await?;
+        Ok(Response::new(GetJwksResponse {
+            keys,
+            max_age_seconds: 300,
+        }))
+    }
+}

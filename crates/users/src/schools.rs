@@ -1,0 +1,138 @@
+//! Schools: create (idempotent by request id), get by id or slug, list (platform admins).
+
+use campus_proto::users::{
+    CreateSchoolRequest, CreateSchoolResponse, GetSchoolRequest, GetSchoolResponse,
+    ListSchoolsRequest, ListSchoolsResponse, Role, School, get_school_request::Key,
+};
+use campus_runtime::{
+    api::{decode_cursor, encode_cursor, next_page_token, page_size},
+    auth::caller,
+};
+use campus_store::{idempotency, is_unique_violation};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    Reply, Users,
+    domain::{check_name, check_slug},
+    error::UsersError,
+    store::{self, SchoolRow, now_micros},
+    timestamp,
+};
+
+pub(crate) fn school_message(row: &SchoolRow) -> School {
+    School {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        slug: row.slug.clone(),
+        self_sign_up_enabled: row.self_sign_up,
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+    }
+}
+
+impl Users {
+    pub(crate) async fn create_school(
+        &self,
+        request: Request<CreateSchoolRequest>,
+    ) -> Reply<CreateSchoolResponse> {
+        let caller = caller(&request)?;
+        caller.require_role(&[Role::PlatformAdmin])?;
+        let body = request.into_inner();
+        let mut violations = Vec::new();
+        let name = check_name(&body.name)
+            .map_err(|why| violations.push(("name", why)))
+            .ok();
+        let slug = check_slug(&body.slug)
+            .map_err(|why| violations.push(("slug", why)))
+            .ok();
+        let (Some(name), Some(slug)) = (name, slug) else {
+            return Err(UsersError::Invalid(violations).into());
+        };
+        let request = idempotency::Request::new(
+            format!("users.CreateSchool:{}", caller.user_id),
+            &body.request_id,
+            &body,
+        );
+        let now = now_micros();
+        let row = SchoolRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            name,
+            slug,
+            self_sign_up: body.self_sign_up_enabled,
+            created_at: now,
+            updated_at: now,
+        };
+        let response = CreateSchoolResponse {
+            school: Some(school_message(&row)),
+        };
+        let written = self.store.idempotency.write(&request, |mut tx| async move {
+            store::insert_school(&mut tx, &row).await.map_err(|error| {
+                if is_unique_violation(&error) {
+                    UsersError::AlreadyExists("a school with this slug already exists")
+                } else {
+                    error.into()
+                }
+            })?;
+            Ok::<_, UsersError>((tx, response))
+        });
+        Ok(Response::new(written.await.map_err(Status::from)?.response))
+    }
+
+    pub(crate) async fn get_school(
+        &self,
+        request: Request<GetSchoolRequest>,
+    ) -> Reply<GetSchoolResponse> {
+        let (column, value) = match request.into_inner().key {
+            Some(Key::SchoolId(id)) if !id.is_empty() => ("id", id),
+            Some(Key::Slug(slug)) if !slug.is_empty() => ("slug", slug),
+            Some(Key::SchoolId(_) | Key::Slug(_)) | None => {
+                return Err(UsersError::invalid("key", "school_id or slug is required").into());
+            }
+        };
+        let school = store::school_by(&self.store.database, column, &value)
+            .await
+            .map_err(UsersError::from)?
+            .ok_or(UsersError::NotFound("school"))?;
+        Ok(Response::new(GetSchoolResponse {
+            school: Some(school_message(&school)),
+        }))
+    }
+
+    pub(crate) async fn list_schools(
+        &self,
+        request: Request<ListSchoolsRequest>,
+    ) -> Reply<ListSchoolsResponse> {
+        let caller = caller(&request)?;
+        let body = request.into_inner();
+        let limit = page_size(body.page_size)?;
+        let after = if body.page_token.is_empty() {
+            None
+        } else {
+            let mut parts = decode_cursor(&body.page_token, 2)?.into_iter();
+            Some((
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            ))
+        };
+        let only = if caller.is_platform_admin() {
+            None
+        } else {
+            Some(
+                caller
+                    .school_id
+                    .clone()
+                    .ok_or(UsersError::NotFound("school"))?,
+            )
+        };
+        let mut rows = store::list_schools(&self.store.database, after, only.as_deref(), limit + 1)
+            .await
+            .map_err(UsersError::from)?;
+        let next_page_token = next_page_token(&mut rows, limit, |last| {
+            encode_cursor(&[&last.name, &last.id])
+        });
+        Ok(Response::new(ListSchoolsResponse {
+            schools: rows.iter().map(school_message).collect(),
+            next_page_token,
+        }))
+    }
+}
