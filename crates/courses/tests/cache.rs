@@ -9,9 +9,8 @@ use campus_proto::{
     },
     users::Role,
 };
-use campus_testkit::{CampusOptions, PrivateRedis, TestCampus, TestDatabase, spawn_campus};
+use campus_testkit::{PrivateRedis, TestCampus, TestDatabase, spawn_campus, spawn_replica};
 use common::{Error, Person, courses_as, person, published_course, school};
-use tonic_health::pb::health_check_response::ServingStatus;
 
 fn sample(metrics: &str, labels: &[&str]) -> f64 {
     campus_testkit::metric_sample(metrics, "campus_cache_requests_total", labels).unwrap_or(0.0)
@@ -100,18 +99,8 @@ async fn two_servers_caching_a_course(
     database: &TestDatabase,
     redis_url: &str,
 ) -> Result<(TestCampus, TestCampus, Person, Course), Error> {
-    let start = || async {
-        let campus = TestCampus::start(CampusOptions {
-            database_url: Some(database.url().to_owned()),
-            args: vec!["--redis-url".into(), redis_url.to_owned()],
-            ..CampusOptions::default()
-        })
-        .await?;
-        campus.wait_for_status("", ServingStatus::Serving).await?;
-        Ok::<_, Error>(campus)
-    };
-    let a = start().await?;
-    let b = start().await?;
+    let a = spawn_replica(database.url(), redis_url, "").await?;
+    let b = spawn_replica(database.url(), redis_url, "").await?;
     let hill = school(&a, "hill").await?;
     let teacher = person(&a, &hill, "teacher@hill.example", Role::Instructor).await?;
     let course = published_course(&a, &teacher, "Physics").await?;

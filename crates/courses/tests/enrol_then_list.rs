@@ -16,7 +16,9 @@ use campus_proto::{
     },
     users::Role,
 };
-use campus_testkit::{CampusOptions, TestCampus, TestDatabase, TestRedis, spawn_campus};
+use campus_testkit::{
+    CampusOptions, TestCampus, TestDatabase, TestRedis, spawn_campus, spawn_replica,
+};
 use common::{Error, Person, courses_as, person, published_course, school};
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -201,23 +203,8 @@ async fn a_learner_uses_a_course_at_once_after_enrolling() -> Result<(), Error> 
 async fn a_learner_uses_a_course_at_once_across_two_replicas() -> Result<(), Error> {
     let database = TestDatabase::postgres_always().await?;
     let redis = TestRedis::start().await?;
-    let start = || async {
-        let campus = TestCampus::start(CampusOptions {
-            database_url: Some(database.url().to_owned()),
-            args: vec![
-                "--redis-url".into(),
-                redis.url().to_owned(),
-                "--redis-prefix".into(),
-                redis.prefix().to_owned(),
-            ],
-            ..CampusOptions::default()
-        })
-        .await?;
-        campus.wait_for_status("", ServingStatus::Serving).await?;
-        Ok::<_, Error>(campus)
-    };
-    let a = start().await?;
-    let b = start().await?;
+    let a = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
+    let b = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
     let vale = school(&a, "vale").await?;
     let teacher = person(&a, &vale, "teacher@vale.example", Role::Instructor).await?;
     let pupil = person(&a, &vale, "pupil@vale.example", Role::Student).await?;

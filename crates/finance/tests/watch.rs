@@ -9,10 +9,9 @@ use campus_proto::finance::{
     AnalyticsQuery, AnalyticsSection, CreateTransactionRequest, DateRange, TransactionKind,
     WatchAnalyticsRequest, WatchAnalyticsResponse,
 };
-use campus_testkit::{CampusOptions, TestCampus, TestDatabase, TestRedis, spawn_campus};
+use campus_testkit::{TestCampus, TestDatabase, TestRedis, spawn_campus, spawn_replica};
 use common::{Error, account, category, eur, finance_as, user};
 use tonic::Streaming;
-use tonic_health::pb::health_check_response::ServingStatus;
 
 async fn next(
     stream: &mut Streaming<WatchAnalyticsResponse>,
@@ -94,23 +93,8 @@ async fn a_watcher_sees_updated_totals_in_process() -> Result<(), Error> {
 async fn a_watcher_sees_totals_written_through_another_server() -> Result<(), Error> {
     let redis = TestRedis::start().await?;
     let database = TestDatabase::postgres_always().await?;
-    let start = || async {
-        let campus = TestCampus::start(CampusOptions {
-            database_url: Some(database.url().to_owned()),
-            args: vec![
-                "--redis-url".into(),
-                redis.url().to_owned(),
-                "--redis-prefix".into(),
-                redis.prefix().to_owned(),
-            ],
-            ..CampusOptions::default()
-        })
-        .await?;
-        campus.wait_for_status("", ServingStatus::Serving).await?;
-        Ok::<_, Error>(campus)
-    };
-    let a = start().await?;
-    let b = start().await?;
+    let a = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
+    let b = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
     watcher_sees_totals_written_elsewhere(&a, &b).await?;
     a.shutdown().await?;
     b.shutdown().await?;

@@ -11,10 +11,9 @@ use campus_proto::progress::{
     WatchAttendanceRequest, WatchAttendanceResponse, watch_attendance_request::Scope,
 };
 use campus_runtime::api::timestamp;
-use campus_testkit::{CampusOptions, TestCampus, TestDatabase, TestRedis, spawn_campus};
+use campus_testkit::{TestCampus, TestDatabase, TestRedis, spawn_campus, spawn_replica};
 use common::{Class, Error, class, code, progress_as};
 use tonic::{Code, Streaming};
-use tonic_health::pb::health_check_response::ServingStatus;
 
 async fn new_session(campus: &TestCampus, class: &Class) -> Result<String, Error> {
     Ok(progress_as(campus, &class.instructor.token)
@@ -133,23 +132,8 @@ async fn a_watcher_sees_marks_in_order_and_resumes_in_process() -> Result<(), Er
 async fn a_watcher_on_one_server_sees_marks_written_through_another() -> Result<(), Error> {
     let redis = TestRedis::start().await?;
     let database = TestDatabase::postgres_always().await?;
-    let start = || async {
-        let campus = TestCampus::start(CampusOptions {
-            database_url: Some(database.url().to_owned()),
-            args: vec![
-                "--redis-url".into(),
-                redis.url().to_owned(),
-                "--redis-prefix".into(),
-                redis.prefix().to_owned(),
-            ],
-            ..CampusOptions::default()
-        })
-        .await?;
-        campus.wait_for_status("", ServingStatus::Serving).await?;
-        Ok::<_, Error>(campus)
-    };
-    let a = start().await?;
-    let b = start().await?;
+    let a = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
+    let b = spawn_replica(database.url(), redis.url(), redis.prefix()).await?;
     let class = class(&a, "hill", 5, 1).await?;
     watcher_sees_marks_in_order_and_resumes(&a, &b, &class).await?;
     a.shutdown().await?;

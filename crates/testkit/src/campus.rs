@@ -87,6 +87,29 @@ pub struct TestCampus {
     _database: Option<TestDatabase>,
 }
 
+/// Starts one replica of every service on the database at `database_url`, sharing the Redis
+/// at `redis_url` (keys under `redis_prefix`) with the other replicas, and waits until it
+/// reports SERVING: two of these are a mesh in miniature.
+pub async fn spawn_replica(
+    database_url: &str,
+    redis_url: &str,
+    redis_prefix: &str,
+) -> Result<TestCampus, Error> {
+    let campus = TestCampus::start(CampusOptions {
+        database_url: Some(database_url.to_owned()),
+        args: vec![
+            "--redis-url".into(),
+            redis_url.to_owned(),
+            "--redis-prefix".into(),
+            redis_prefix.to_owned(),
+        ],
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    Ok(campus)
+}
+
 /// Starts every service on a fresh database and waits until it reports SERVING.
 pub async fn spawn_campus() -> Result<TestCampus, Error> {
     let campus = TestCampus::start(CampusOptions::default()).await?;

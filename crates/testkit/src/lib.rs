@@ -16,7 +16,7 @@ pub mod redis;
 
 pub use campus::{
     AuthedChannel, CampusOptions, PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD, TestCampus,
-    spawn_campus,
+    spawn_campus, spawn_replica,
 };
 pub use database::TestDatabase;
 pub use private_postgres::PrivatePostgres;
