@@ -414,12 +414,20 @@ async fn entries_left_pending_by_a_dead_member_are_claimed_and_handled() -> Resu
     })
     .await?;
     assert!(claimed, "the pending entry was never claimed");
-    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-        .arg(&stream)
-        .arg("progress")
-        .query_async(&mut connection)
-        .await?;
-    assert_eq!(pending.0, 0, "the claimed entry was acknowledged");
+    // The acknowledgement follows the handler's commit: wait for it, do not race it.
+    let acknowledged = eventually(Duration::from_secs(10), || {
+        let (stream, mut connection) = (stream.clone(), connection.clone());
+        async move {
+            let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+                .arg(&stream)
+                .arg("progress")
+                .query_async(&mut connection)
+                .await?;
+            Ok(pending.0 == 0)
+        }
+    })
+    .await?;
+    assert!(acknowledged, "the claimed entry was never acknowledged");
     redis.clean().await
 }
 

@@ -12,13 +12,12 @@ use campus_proto::{
 };
 use campus_runtime::{
     api::{encode_cursor, next_page_token, page_after, page_size},
-    auth::{Caller, caller},
+    auth::Caller,
 };
 use campus_store::{idempotency, is_unique_violation};
-use tonic::{Request, Response};
 
 use crate::{
-    Reply, Users,
+    Users,
     domain::{
         Email, MAX_BATCH, check_name, check_password, parse_roles, roles_from_bits, roles_to_bits,
     },
@@ -166,20 +165,18 @@ impl Users {
 impl Users {
     pub(crate) async fn register_user(
         &self,
-        request: Request<RegisterUserRequest>,
-    ) -> Reply<RegisterUserResponse> {
-        let body = request.into_inner();
+        body: RegisterUserRequest,
+    ) -> Result<RegisterUserResponse, UsersError> {
         if body.school_id.is_empty() {
-            return Err(UsersError::invalid("school_id", "is required").into());
+            return Err(UsersError::invalid("school_id", "is required"));
         }
         let school = store::school_by(&self.store.database, "id", &body.school_id)
-            .await
-            .map_err(UsersError::from)?
+            .await?
             .ok_or(UsersError::NotFound("school"))?;
         if !school.self_sign_up {
-            return Err(
-                UsersError::PermissionDenied("this school does not allow self sign-up").into(),
-            );
+            return Err(UsersError::PermissionDenied(
+                "this school does not allow self sign-up",
+            ));
         }
         let user = self
             .add_user(
@@ -194,16 +191,15 @@ impl Users {
                 },
             )
             .await?;
-        Ok(Response::new(RegisterUserResponse { user: Some(user) }))
+        Ok(RegisterUserResponse { user: Some(user) })
     }
 
     pub(crate) async fn create_user(
         &self,
-        request: Request<CreateUserRequest>,
-    ) -> Reply<CreateUserResponse> {
-        let caller = caller(&request)?;
+        caller: &Caller,
+        body: CreateUserRequest,
+    ) -> Result<CreateUserResponse, UsersError> {
         caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
-        let body = request.into_inner();
         let roles = parse_roles(&body.roles).map_err(|why| UsersError::invalid("roles", why))?;
         let school_id = if roles.contains(&Role::PlatformAdmin) {
             caller.require_role(&[Role::PlatformAdmin])?;
@@ -211,21 +207,19 @@ impl Users {
                 return Err(UsersError::invalid(
                     "roles",
                     "platform admins belong to no school and hold no other role",
-                )
-                .into());
+                ));
             }
             None
         } else {
             if body.school_id.is_empty() {
-                return Err(UsersError::invalid("school_id", "is required").into());
+                return Err(UsersError::invalid("school_id", "is required"));
             }
             caller.require_school(&body.school_id)?;
             if store::school_by(&self.store.database, "id", &body.school_id)
-                .await
-                .map_err(UsersError::from)?
+                .await?
                 .is_none()
             {
-                return Err(UsersError::NotFound("school").into());
+                return Err(UsersError::NotFound("school"));
             }
             Some(body.school_id.clone())
         };
@@ -242,57 +236,55 @@ impl Users {
                 },
             )
             .await?;
-        Ok(Response::new(CreateUserResponse { user: Some(user) }))
+        Ok(CreateUserResponse { user: Some(user) })
     }
 
     pub(crate) async fn get_user(
         &self,
-        request: Request<GetUserRequest>,
-    ) -> Reply<GetUserResponse> {
-        let caller = caller(&request)?;
-        let user = self
-            .visible_user(&caller, &request.into_inner().user_id)
-            .await?;
-        Ok(Response::new(GetUserResponse {
+        caller: &Caller,
+        body: GetUserRequest,
+    ) -> Result<GetUserResponse, UsersError> {
+        let user = self.visible_user(caller, &body.user_id).await?;
+        Ok(GetUserResponse {
             user: Some(user_message(&user)),
-        }))
+        })
     }
 
     pub(crate) async fn batch_get_users(
         &self,
-        request: Request<BatchGetUsersRequest>,
-    ) -> Reply<BatchGetUsersResponse> {
-        let caller = caller(&request)?;
-        let mut ids = request.into_inner().user_ids;
+        caller: &Caller,
+        body: BatchGetUsersRequest,
+    ) -> Result<BatchGetUsersResponse, UsersError> {
+        let mut ids = body.user_ids;
         if ids.len() > MAX_BATCH {
-            return Err(UsersError::invalid("user_ids", format!("at most {MAX_BATCH} ids")).into());
+            return Err(UsersError::invalid(
+                "user_ids",
+                format!("at most {MAX_BATCH} ids"),
+            ));
         }
         ids.sort();
         ids.dedup();
-        let rows = store::users_by_ids(&self.store.database, &ids)
-            .await
-            .map_err(UsersError::from)?;
+        let rows = store::users_by_ids(&self.store.database, &ids).await?;
         let users: Vec<User> = rows
             .iter()
-            .filter(|row| can_see(&caller, row))
+            .filter(|row| can_see(caller, row))
             .map(user_message)
             .collect();
         let missing_user_ids = ids
             .into_iter()
             .filter(|id| !users.iter().any(|user| &user.id == id))
             .collect();
-        Ok(Response::new(BatchGetUsersResponse {
+        Ok(BatchGetUsersResponse {
             users,
             missing_user_ids,
-        }))
+        })
     }
 
     pub(crate) async fn list_users(
         &self,
-        request: Request<ListUsersRequest>,
-    ) -> Reply<ListUsersResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
+        caller: &Caller,
+        body: ListUsersRequest,
+    ) -> Result<ListUsersResponse, UsersError> {
         let limit = page_size(body.page_size)?;
         let school_id = if body.school_id.is_empty() {
             caller
@@ -307,11 +299,11 @@ impl Users {
         let role_bits = match Role::try_from(body.role) {
             Ok(Role::Unspecified) => 0,
             Ok(role) => roles_to_bits(&[role]),
-            Err(_) => return Err(UsersError::invalid("role", "is not a role").into()),
+            Err(_) => return Err(UsersError::invalid("role", "is not a role")),
         };
         let status = match UserStatus::try_from(body.status) {
             Ok(status) => i64::from(status as i32),
-            Err(_) => return Err(UsersError::invalid("status", "is not a user status").into()),
+            Err(_) => return Err(UsersError::invalid("status", "is not a user status")),
         };
         let after = page_after(&body.page_token, 1)?.remove(0);
         let mut rows = store::list_users(
@@ -322,22 +314,20 @@ impl Users {
             &after,
             limit + 1,
         )
-        .await
-        .map_err(UsersError::from)?;
+        .await?;
         let next_page_token = next_page_token(&mut rows, limit, |last| encode_cursor(&[&last.id]));
-        Ok(Response::new(ListUsersResponse {
+        Ok(ListUsersResponse {
             users: rows.iter().map(user_message).collect(),
             next_page_token,
-        }))
+        })
     }
 
     pub(crate) async fn update_profile(
         &self,
-        request: Request<UpdateProfileRequest>,
-    ) -> Reply<UpdateProfileResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let mut user = self.visible_user(&caller, &body.user_id).await?;
+        caller: &Caller,
+        body: UpdateProfileRequest,
+    ) -> Result<UpdateProfileResponse, UsersError> {
+        let mut user = self.visible_user(caller, &body.user_id).await?;
         caller.require_self_or(
             &user.id,
             user.school_id.as_deref().unwrap_or(""),
@@ -346,33 +336,24 @@ impl Users {
         if let Some(name) = body.display_name {
             let name = check_name(&name).map_err(|why| UsersError::invalid("display_name", why))?;
             let now = now_micros();
-            let mut tx = self
-                .store
-                .database
-                .begin()
-                .await
-                .map_err(UsersError::from)?;
-            store::update_display_name(&mut tx, &user.id, &name, now)
-                .await
-                .map_err(UsersError::from)?;
-            tx.commit().await.map_err(UsersError::from)?;
+            let mut tx = self.store.database.begin().await?;
+            store::update_display_name(&mut tx, &user.id, &name, now).await?;
+            tx.commit().await?;
             user.display_name = name;
             user.updated_at = now;
         }
-        Ok(Response::new(UpdateProfileResponse {
+        Ok(UpdateProfileResponse {
             user: Some(user_message(&user)),
-        }))
+        })
     }
 
     pub(crate) async fn change_password(
         &self,
-        request: Request<ChangePasswordRequest>,
-    ) -> Reply<ChangePasswordResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
+        caller: &Caller,
+        body: ChangePasswordRequest,
+    ) -> Result<ChangePasswordResponse, UsersError> {
         let user = store::user_by_id(&self.store.database, &caller.user_id)
-            .await
-            .map_err(UsersError::from)?
+            .await?
             .ok_or(UsersError::NotFound("user"))?;
         let account = format!("{}|{}", user.school_id.as_deref().unwrap_or(""), user.email);
         self.throttle.check(&account, None).await?;
@@ -382,35 +363,27 @@ impl Users {
             .await?
         {
             self.throttle.record_failure(&account, None).await;
-            return Err(UsersError::PermissionDenied("the current password is wrong").into());
+            return Err(UsersError::PermissionDenied(
+                "the current password is wrong",
+            ));
         }
         check_password(&body.new_password, &user.email)
             .map_err(|why| UsersError::invalid("new_password", why))?;
         let hash = self.passwords.hash(&body.new_password).await?;
         let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        store::update_password(&mut tx, &user.id, &hash, now)
-            .await
-            .map_err(UsersError::from)?;
-        store::revoke_user_tokens(&mut tx, &user.id, now)
-            .await
-            .map_err(UsersError::from)?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(ChangePasswordResponse {}))
+        let mut tx = self.store.database.begin().await?;
+        store::update_password(&mut tx, &user.id, &hash, now).await?;
+        store::revoke_user_tokens(&mut tx, &user.id, now).await?;
+        tx.commit().await?;
+        Ok(ChangePasswordResponse {})
     }
 
     pub(crate) async fn deactivate_user(
         &self,
-        request: Request<DeactivateUserRequest>,
-    ) -> Reply<DeactivateUserResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
-        let mut user = self.visible_user(&caller, &body.user_id).await?;
+        caller: &Caller,
+        body: DeactivateUserRequest,
+    ) -> Result<DeactivateUserResponse, UsersError> {
+        let mut user = self.visible_user(caller, &body.user_id).await?;
         caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
         if let Some(school) = &user.school_id {
             caller.require_school(school)?;
@@ -418,18 +391,10 @@ impl Users {
             caller.require_role(&[Role::PlatformAdmin])?;
         }
         let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        let was_active = store::deactivate(&mut tx, &user.id, UserStatus::Deactivated as i64, now)
-            .await
-            .map_err(UsersError::from)?;
-        store::revoke_user_tokens(&mut tx, &user.id, now)
-            .await
-            .map_err(UsersError::from)?;
+        let mut tx = self.store.database.begin().await?;
+        let was_active =
+            store::deactivate(&mut tx, &user.id, UserStatus::Deactivated as i64, now).await?;
+        store::revoke_user_tokens(&mut tx, &user.id, now).await?;
         if was_active {
             tx.publish(
                 &user.id,
@@ -441,23 +406,21 @@ impl Users {
                     deactivated_at: Some(timestamp(now)),
                 },
             )
-            .await
-            .map_err(UsersError::from)?;
+            .await?;
             user.status = UserStatus::Deactivated as i64;
             user.deactivated_at = Some(now);
             user.updated_at = now;
         }
-        tx.commit().await.map_err(UsersError::from)?;
+        tx.commit().await?;
         let user = if was_active {
             user
         } else {
             store::user_by_id(&self.store.database, &user.id)
-                .await
-                .map_err(UsersError::from)?
+                .await?
                 .unwrap_or(user)
         };
-        Ok(Response::new(DeactivateUserResponse {
+        Ok(DeactivateUserResponse {
             user: Some(user_message(&user)),
-        }))
+        })
     }
 }

@@ -7,10 +7,9 @@ use campus_proto::{
         LogoutResponse, RefreshTokenRequest, RefreshTokenResponse,
     },
 };
-use tonic::{Request, Response};
 
 use crate::{
-    Reply, Users,
+    Users,
     accounts::{ACTIVE, user_message},
     domain::Email,
     error::UsersError,
@@ -20,18 +19,19 @@ use crate::{
 };
 
 impl Users {
-    pub(crate) async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
-        let address = request.remote_addr().map(|addr| addr.ip().to_string());
-        let body = request.into_inner();
+    pub(crate) async fn login(
+        &self,
+        address: Option<String>,
+        body: LoginRequest,
+    ) -> Result<LoginResponse, UsersError> {
         let email = Email::parse(&body.email).map_err(|why| UsersError::invalid("email", why))?;
         if body.password.is_empty() {
-            return Err(UsersError::invalid("password", "is required").into());
+            return Err(UsersError::invalid("password", "is required"));
         }
         let account = format!("{}|{}", body.school_id, email.as_str());
         self.throttle.check(&account, address.as_deref()).await?;
-        let user = store::user_by_email(&self.store.database, &body.school_id, email.as_str())
-            .await
-            .map_err(UsersError::from)?;
+        let user =
+            store::user_by_email(&self.store.database, &body.school_id, email.as_str()).await?;
         let matches = self
             .passwords
             .verify(
@@ -45,18 +45,13 @@ impl Users {
                 self.throttle
                     .record_failure(&account, address.as_deref())
                     .await;
-                return Err(UsersError::Unauthenticated("wrong email or password").into());
+                return Err(UsersError::Unauthenticated("wrong email or password"));
             }
         };
         self.throttle.clear(&account).await;
         let sessions = self.sessions();
         let signing = sessions.signing_key().await?;
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
+        let mut tx = self.store.database.begin().await?;
         let tokens = sessions
             .issue(&mut tx, signing, &user, &uuid::Uuid::now_v7().to_string())
             .await?;
@@ -69,103 +64,75 @@ impl Users {
                 logged_in_at: Some(timestamp(now_micros())),
             },
         )
-        .await
-        .map_err(UsersError::from)?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(LoginResponse {
+        .await?;
+        tx.commit().await?;
+        Ok(LoginResponse {
             tokens: Some(tokens),
             user: Some(user_message(&user)),
-        }))
+        })
     }
 
     pub(crate) async fn refresh_token(
         &self,
-        request: Request<RefreshTokenRequest>,
-    ) -> Reply<RefreshTokenResponse> {
-        let token = request.into_inner().refresh_token;
+        body: RefreshTokenRequest,
+    ) -> Result<RefreshTokenResponse, UsersError> {
+        let token = body.refresh_token;
         if token.is_empty() {
-            return Err(UsersError::invalid("refresh_token", "is required").into());
+            return Err(UsersError::invalid("refresh_token", "is required"));
         }
         let refused =
             UsersError::Unauthenticated("the refresh token is invalid, expired or revoked");
         let sessions = self.sessions();
         let signing = sessions.signing_key().await?;
         let now = now_micros();
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
-            .await
-            .map_err(UsersError::from)?
-        else {
-            return Err(refused.into());
+        let mut tx = self.store.database.begin().await?;
+        let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token)).await? else {
+            return Err(refused);
         };
         if row.revoked_at.is_some() || row.expires_at <= now {
-            return Err(refused.into());
+            return Err(refused);
         }
-        if row.used_at.is_some()
-            || !store::use_refresh(&mut tx, &row.id, now)
-                .await
-                .map_err(UsersError::from)?
-        {
+        if row.used_at.is_some() || !store::use_refresh(&mut tx, &row.id, now).await? {
             // A rotated token came back: it was stolen or replayed. End the whole login.
-            store::revoke_family(&mut tx, &row.family_id, now)
-                .await
-                .map_err(UsersError::from)?;
-            tx.commit().await.map_err(UsersError::from)?;
+            store::revoke_family(&mut tx, &row.family_id, now).await?;
+            tx.commit().await?;
             tracing::warn!(family = %row.family_id, "refresh token reuse; revoked its family");
-            return Err(refused.into());
+            return Err(refused);
         }
-        let user = match store::user_by_id(&self.store.database, &row.user_id)
-            .await
-            .map_err(UsersError::from)?
-        {
+        let user = match store::user_by_id(&self.store.database, &row.user_id).await? {
             Some(user) if user.status == ACTIVE => user,
-            Some(_) | None => return Err(refused.into()),
+            Some(_) | None => return Err(refused),
         };
         let tokens = sessions
             .issue(&mut tx, signing, &user, &row.family_id)
             .await?;
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(RefreshTokenResponse {
+        tx.commit().await?;
+        Ok(RefreshTokenResponse {
             tokens: Some(tokens),
-        }))
+        })
     }
 
-    pub(crate) async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
-        let token = request.into_inner().refresh_token;
+    pub(crate) async fn logout(&self, body: LogoutRequest) -> Result<LogoutResponse, UsersError> {
+        let token = body.refresh_token;
         if token.is_empty() {
-            return Err(UsersError::invalid("refresh_token", "is required").into());
+            return Err(UsersError::invalid("refresh_token", "is required"));
         }
-        let mut tx = self
-            .store
-            .database
-            .begin()
-            .await
-            .map_err(UsersError::from)?;
-        if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token))
-            .await
-            .map_err(UsersError::from)?
-        {
-            store::revoke_family(&mut tx, &row.family_id, now_micros())
-                .await
-                .map_err(UsersError::from)?;
+        let mut tx = self.store.database.begin().await?;
+        if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token)).await? {
+            store::revoke_family(&mut tx, &row.family_id, now_micros()).await?;
         }
-        tx.commit().await.map_err(UsersError::from)?;
-        Ok(Response::new(LogoutResponse {}))
+        tx.commit().await?;
+        Ok(LogoutResponse {})
     }
 
     pub(crate) async fn get_jwks(
         &self,
-        _request: Request<GetJwksRequest>,
-    ) -> Reply<GetJwksResponse> {
+        _body: GetJwksRequest,
+    ) -> Result<GetJwksResponse, UsersError> {
         let keys = self.keys.jwks().await?;
-        Ok(Response::new(GetJwksResponse {
+        Ok(GetJwksResponse {
             keys,
             max_age_seconds: 300,
-        }))
+        })
     }
 }

@@ -6,13 +6,12 @@ use campus_proto::users::{
 };
 use campus_runtime::{
     api::{decode_cursor, encode_cursor, next_page_token, page_size},
-    auth::caller,
+    auth::Caller,
 };
 use campus_store::{idempotency, is_unique_violation};
-use tonic::{Request, Response, Status};
 
 use crate::{
-    Reply, Users,
+    Users,
     domain::{check_name, check_slug},
     error::UsersError,
     store::{self, SchoolRow, now_micros},
@@ -33,11 +32,10 @@ pub(crate) fn school_message(row: &SchoolRow) -> School {
 impl Users {
     pub(crate) async fn create_school(
         &self,
-        request: Request<CreateSchoolRequest>,
-    ) -> Reply<CreateSchoolResponse> {
-        let caller = caller(&request)?;
+        caller: &Caller,
+        body: CreateSchoolRequest,
+    ) -> Result<CreateSchoolResponse, UsersError> {
         caller.require_role(&[Role::PlatformAdmin])?;
-        let body = request.into_inner();
         let mut violations = Vec::new();
         let name = check_name(&body.name)
             .map_err(|why| violations.push(("name", why)))
@@ -46,7 +44,7 @@ impl Users {
             .map_err(|why| violations.push(("slug", why)))
             .ok();
         let (Some(name), Some(slug)) = (name, slug) else {
-            return Err(UsersError::Invalid(violations).into());
+            return Err(UsersError::Invalid(violations));
         };
         let request = idempotency::Request::new(
             format!("users.CreateSchool:{}", caller.user_id),
@@ -75,35 +73,33 @@ impl Users {
             })?;
             Ok::<_, UsersError>((tx, response))
         });
-        Ok(Response::new(written.await.map_err(Status::from)?.response))
+        Ok(written.await?.response)
     }
 
     pub(crate) async fn get_school(
         &self,
-        request: Request<GetSchoolRequest>,
-    ) -> Reply<GetSchoolResponse> {
-        let (column, value) = match request.into_inner().key {
+        body: GetSchoolRequest,
+    ) -> Result<GetSchoolResponse, UsersError> {
+        let (column, value) = match body.key {
             Some(Key::SchoolId(id)) if !id.is_empty() => ("id", id),
             Some(Key::Slug(slug)) if !slug.is_empty() => ("slug", slug),
             Some(Key::SchoolId(_) | Key::Slug(_)) | None => {
-                return Err(UsersError::invalid("key", "school_id or slug is required").into());
+                return Err(UsersError::invalid("key", "school_id or slug is required"));
             }
         };
         let school = store::school_by(&self.store.database, column, &value)
-            .await
-            .map_err(UsersError::from)?
+            .await?
             .ok_or(UsersError::NotFound("school"))?;
-        Ok(Response::new(GetSchoolResponse {
+        Ok(GetSchoolResponse {
             school: Some(school_message(&school)),
-        }))
+        })
     }
 
     pub(crate) async fn list_schools(
         &self,
-        request: Request<ListSchoolsRequest>,
-    ) -> Reply<ListSchoolsResponse> {
-        let caller = caller(&request)?;
-        let body = request.into_inner();
+        caller: &Caller,
+        body: ListSchoolsRequest,
+    ) -> Result<ListSchoolsResponse, UsersError> {
         let limit = page_size(body.page_size)?;
         let after = if body.page_token.is_empty() {
             None
@@ -124,15 +120,14 @@ impl Users {
                     .ok_or(UsersError::NotFound("school"))?,
             )
         };
-        let mut rows = store::list_schools(&self.store.database, after, only.as_deref(), limit + 1)
-            .await
-            .map_err(UsersError::from)?;
+        let mut rows =
+            store::list_schools(&self.store.database, after, only.as_deref(), limit + 1).await?;
         let next_page_token = next_page_token(&mut rows, limit, |last| {
             encode_cursor(&[&last.name, &last.id])
         });
-        Ok(Response::new(ListSchoolsResponse {
+        Ok(ListSchoolsResponse {
             schools: rows.iter().map(school_message).collect(),
             next_page_token,
-        }))
+        })
     }
 }

@@ -11,7 +11,8 @@ use campus_proto::users::{
     RegisterUserResponse, UpdateProfileRequest, UpdateProfileResponse,
     users_service_server::UsersService,
 };
-use tonic::Request;
+use campus_runtime::auth::caller;
+use tonic::{Request, Response};
 
 use crate::{Reply, Users};
 
@@ -21,83 +22,117 @@ impl UsersService for Users {
         &self,
         request: Request<CreateSchoolRequest>,
     ) -> Reply<CreateSchoolResponse> {
-        Users::create_school(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.create_school(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn get_school(&self, request: Request<GetSchoolRequest>) -> Reply<GetSchoolResponse> {
-        Users::get_school(self, request).await
+        Ok(Response::new(self.get_school(request.into_inner()).await?))
     }
 
     async fn list_schools(
         &self,
         request: Request<ListSchoolsRequest>,
     ) -> Reply<ListSchoolsResponse> {
-        Users::list_schools(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.list_schools(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn register_user(
         &self,
         request: Request<RegisterUserRequest>,
     ) -> Reply<RegisterUserResponse> {
-        Users::register_user(self, request).await
+        Ok(Response::new(
+            self.register_user(request.into_inner()).await?,
+        ))
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Reply<CreateUserResponse> {
-        Users::create_user(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.create_user(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Reply<GetUserResponse> {
-        Users::get_user(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.get_user(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn batch_get_users(
         &self,
         request: Request<BatchGetUsersRequest>,
     ) -> Reply<BatchGetUsersResponse> {
-        Users::batch_get_users(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.batch_get_users(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<ListUsersResponse> {
-        Users::list_users(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.list_users(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn update_profile(
         &self,
         request: Request<UpdateProfileRequest>,
     ) -> Reply<UpdateProfileResponse> {
-        Users::update_profile(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.update_profile(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn change_password(
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Reply<ChangePasswordResponse> {
-        Users::change_password(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.change_password(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn deactivate_user(
         &self,
         request: Request<DeactivateUserRequest>,
     ) -> Reply<DeactivateUserResponse> {
-        Users::deactivate_user(self, request).await
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.deactivate_user(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
-        Users::login(self, request).await
+        let address = request.remote_addr().map(|addr| addr.ip().to_string());
+        Ok(Response::new(
+            self.login(address, request.into_inner()).await?,
+        ))
     }
 
     async fn refresh_token(
         &self,
         request: Request<RefreshTokenRequest>,
     ) -> Reply<RefreshTokenResponse> {
-        Users::refresh_token(self, request).await
+        Ok(Response::new(
+            self.refresh_token(request.into_inner()).await?,
+        ))
     }
 
     async fn logout(&self, request: Request<LogoutRequest>) -> Reply<LogoutResponse> {
-        Users::logout(self, request).await
+        Ok(Response::new(self.logout(request.into_inner()).await?))
     }
 
-    async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Reply<GetJwksResponse> {
-        Users::get_jwks(self, _request).await
+    async fn get_jwks(&self, request: Request<GetJwksRequest>) -> Reply<GetJwksResponse> {
+        Ok(Response::new(self.get_jwks(request.into_inner()).await?))
     }
 }
