@@ -21,10 +21,11 @@ use crate::{
     Courses,
     domain::{
         MAX_CONTENT, MAX_DESCRIPTION, MAX_QUERY, can_edit, can_see, check_text, check_title,
-        course_message, course_row, lesson_message, status_code, status_of,
+        status_code, status_of,
     },
     error::CoursesError,
     keys,
+    messages::{course_message, course_row, lesson_message},
     store::{self, CourseFilter, CourseRow, LessonRow, now_micros},
 };
 

@@ -14,9 +14,10 @@ use campus_runtime::{
 
 use crate::{
     Courses,
-    domain::{can_edit, enrollment_message, is_staff, school_scope, status_of},
+    domain::{can_edit, is_staff, school_scope, status_of},
     error::CoursesError,
     keys,
+    messages::enrollment_message,
     store::{self, EnrollmentRow, now_micros},
 };
 

@@ -5,6 +5,7 @@
 //! - [`config`]: cache TTL and the progress budget (`CAMPUS_COURSES_*`).
 //! - `domain`: valid titles and texts, the status machine, who may see or edit.
 //! - `error`: [`CoursesError`] and its one mapping to `tonic::Status`.
+//! - `messages`: stored rows as API messages.
 //! - `store`: SQL (one statement per list, indexed).
 //! - `catalogue`: courses and lessons; `enrolment`: enrol, unenrol, list;
 //!   `my_courses`: ListCoursesForUser, fanning out to users and progress concurrently;
@@ -18,6 +19,7 @@ mod domain;
 mod enrolment;
 mod error;
 mod invalidation;
+mod messages;
 mod my_courses;
 mod read_your_writes;
 mod service;

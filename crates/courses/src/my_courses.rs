@@ -21,9 +21,10 @@ use campus_runtime::{
 
 use crate::{
     Courses,
-    domain::{course_message, is_staff, school_scope},
+    domain::{is_staff, school_scope},
     error::CoursesError,
     keys,
+    messages::course_message,
     read_your_writes::within_deadline,
     store::{self, EnrolledCourseRow},
 };

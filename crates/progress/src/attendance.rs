@@ -4,8 +4,8 @@
 use campus_proto::{
     events::AttendanceMarked,
     progress::{
-        AttendanceMark, AttendanceSession, AttendanceStatus, AttendanceSummaryRow,
-        BatchMarkAttendanceRequest, BatchMarkAttendanceResponse, CreateAttendanceSessionRequest,
+        AttendanceMark, AttendanceStatus, AttendanceSummaryRow, BatchMarkAttendanceRequest,
+        BatchMarkAttendanceResponse, CreateAttendanceSessionRequest,
         CreateAttendanceSessionResponse, GetAttendanceSummaryRequest, GetAttendanceSummaryResponse,
         ListAttendanceRequest, ListAttendanceResponse, ListAttendanceSessionsRequest,
         ListAttendanceSessionsResponse, StudentMark, SummaryGroupBy,
@@ -14,9 +14,7 @@ use campus_proto::{
     users::Role,
 };
 use campus_runtime::{
-    api::{
-        decode_cursor, encode_cursor, micros, next_page_token, page_after, page_size, timestamp,
-    },
+    api::{decode_cursor, encode_cursor, micros, next_page_token, page_after, page_size},
     auth::Caller,
     failure::Failure,
 };
@@ -27,36 +25,9 @@ use crate::{
     domain::{MAX_BATCH_MARKS, MAX_NOTE, check_range, mark_status, parse_date, rate_bp},
     error::ProgressError,
     is_course_staff,
+    messages::{mark_message, session_message},
     store::{self, Grouping, MarkRow, MarkScope, SessionRow, SummaryRow, now_micros},
 };
-
-pub(crate) fn mark_message(row: &MarkRow) -> AttendanceMark {
-    AttendanceMark {
-        session_id: row.session_id.clone(),
-        course_id: row.course_id.clone(),
-        school_id: row.school_id.clone(),
-        session_date: row.session_date.clone(),
-        student_id: row.student_id.clone(),
-        status: i32::try_from(row.status).unwrap_or_default(),
-        note: row.note.clone(),
-        marked_by: row.marked_by.clone(),
-        marked_at: Some(timestamp(row.marked_at)),
-    }
-}
-
-fn session_message(row: &SessionRow) -> AttendanceSession {
-    AttendanceSession {
-        id: row.id.clone(),
-        school_id: row.school_id.clone(),
-        course_id: row.course_id.clone(),
-        title: row.title.clone(),
-        session_date: row.session_date.clone(),
-        starts_at: Some(timestamp(row.starts_at)),
-        ends_at: row.ends_at.map(timestamp),
-        created_by: row.created_by.clone(),
-        created_at: Some(timestamp(row.created_at)),
-    }
-}
 
 fn summary_row(row: &SummaryRow, grouping: Grouping) -> AttendanceSummaryRow {
     let (course_id, school_id, date) = match grouping {

@@ -4,9 +4,9 @@
 use campus_proto::{
     events::ProgressRecorded,
     progress::{
-        BatchGetProgressRequest, BatchGetProgressResponse, CourseProgress,
-        GetCourseProgressRequest, GetCourseProgressResponse, LessonProgress, LessonProgressState,
-        RecordLessonProgressRequest, RecordLessonProgressResponse,
+        BatchGetProgressRequest, BatchGetProgressResponse, GetCourseProgressRequest,
+        GetCourseProgressResponse, LessonProgressState, RecordLessonProgressRequest,
+        RecordLessonProgressResponse,
     },
 };
 use campus_runtime::{api::timestamp, auth::Caller};
@@ -14,34 +14,12 @@ use campus_store::idempotency::Request;
 
 use crate::{
     Progress,
-    domain::{MAX_BATCH_COURSES, lesson_state, percent},
+    domain::{MAX_BATCH_COURSES, lesson_state},
     error::ProgressError,
     is_course_staff,
-    store::{self, LessonRow, ProgressRow, now_micros},
+    messages::{course_progress, lesson_progress},
+    store::{self, LessonRow, now_micros},
 };
-
-fn course_progress(row: &ProgressRow) -> CourseProgress {
-    let total = row.lesson_count.unwrap_or(0);
-    CourseProgress {
-        user_id: row.user_id.clone(),
-        course_id: row.course_id.clone(),
-        completed_lessons: i32::try_from(row.completed_lessons.min(total.max(0))).unwrap_or(0),
-        total_lessons: i32::try_from(total).unwrap_or(0),
-        percent_complete: percent(row.completed_lessons, total),
-        last_activity_at: row.last_activity_at.map(timestamp),
-    }
-}
-
-fn lesson_progress(row: &LessonRow) -> LessonProgress {
-    LessonProgress {
-        user_id: row.user_id.clone(),
-        course_id: row.course_id.clone(),
-        lesson_id: row.lesson_id.clone(),
-        state: i32::try_from(row.state).unwrap_or_default(),
-        started_at: Some(timestamp(row.started_at)),
-        completed_at: row.completed_at.map(timestamp),
-    }
-}
 
 const COMPLETED: i64 = LessonProgressState::Completed as i64;
 

@@ -4,6 +4,7 @@
 //! # Layout
 //! - `domain`: dates and ranges, statuses, percentages and rates.
 //! - `error`: [`ProgressError`] and its one mapping to `tonic::Status`.
+//! - `messages`: stored rows as API messages.
 //! - `store`: SQL (batch reads and writes in one statement; summaries aggregated in SQL).
 //! - `projections`: the consumer that keeps course facts and progress records from course
 //!   and enrolment events.
@@ -15,6 +16,7 @@ mod attendance;
 mod domain;
 mod error;
 mod lessons;
+mod messages;
 mod projections;
 mod service;
 mod store;

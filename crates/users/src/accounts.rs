@@ -18,30 +18,12 @@ use campus_store::{idempotency, is_unique_violation};
 
 use crate::{
     Users,
-    domain::{
-        Email, MAX_BATCH, check_name, check_password, parse_roles, roles_from_bits, roles_to_bits,
-    },
+    domain::{Email, MAX_BATCH, check_name, check_password, parse_roles, roles_to_bits},
     error::UsersError,
+    messages::user_message,
     store::{self, UserRow, now_micros},
     timestamp,
 };
-
-pub(crate) fn user_message(row: &UserRow) -> User {
-    User {
-        id: row.id.clone(),
-        school_id: row.school_id.clone().unwrap_or_default(),
-        email: row.email.clone(),
-        display_name: row.display_name.clone(),
-        roles: roles_from_bits(row.roles)
-            .into_iter()
-            .map(|role| role as i32)
-            .collect(),
-        status: i32::try_from(row.status).unwrap_or_default(),
-        created_at: Some(timestamp(row.created_at)),
-        updated_at: Some(timestamp(row.updated_at)),
-        deactivated_at: row.deactivated_at.map(timestamp),
-    }
-}
 
 /// Whether `caller` may see `user`: same school, platform admins, or themself.
 fn can_see(caller: &Caller, user: &UserRow) -> bool {

@@ -5,6 +5,7 @@
 //! - [`config`]: token lifetimes, the signing key, login throttling (`CAMPUS_JWT_*`, `CAMPUS_LOGIN_*`).
 //! - `domain`: valid emails, passwords, names, slugs; roles as stored; cursors.
 //! - `error`: [`UsersError`] and its one mapping to `tonic::Status`.
+//! - `messages`: stored rows as API messages.
 //! - `password`: argon2id hashing, bounded.
 //! - `keys`: Ed25519 signing keys and the JWKS.
 //! - `sessions`: issuing access and refresh tokens.
@@ -18,6 +19,7 @@ mod domain;
 mod error;
 mod keys;
 mod login;
+mod messages;
 mod password;
 mod schools;
 mod service;

@@ -10,9 +10,10 @@ use campus_proto::{
 
 use crate::{
     Users,
-    accounts::{ACTIVE, user_message},
+    accounts::ACTIVE,
     domain::Email,
     error::UsersError,
+    messages::user_message,
     sessions::refresh_hash,
     store::{self, now_micros},
     timestamp,

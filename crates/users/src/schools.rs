@@ -2,7 +2,7 @@
 
 use campus_proto::users::{
     CreateSchoolRequest, CreateSchoolResponse, GetSchoolRequest, GetSchoolResponse,
-    ListSchoolsRequest, ListSchoolsResponse, Role, School, get_school_request::Key,
+    ListSchoolsRequest, ListSchoolsResponse, Role, get_school_request::Key,
 };
 use campus_runtime::{
     api::{decode_cursor, encode_cursor, next_page_token, page_size},
@@ -14,20 +14,9 @@ use crate::{
     Users,
     domain::{check_name, check_slug},
     error::UsersError,
+    messages::school_message,
     store::{self, SchoolRow, now_micros},
-    timestamp,
 };
-
-pub(crate) fn school_message(row: &SchoolRow) -> School {
-    School {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        slug: row.slug.clone(),
-        self_sign_up_enabled: row.self_sign_up,
-        created_at: Some(timestamp(row.created_at)),
-        updated_at: Some(timestamp(row.updated_at)),
-    }
-}
 
 impl Users {
     pub(crate) async fn create_school(
