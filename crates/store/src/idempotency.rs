@@ -18,7 +18,11 @@ use std::{future::Future, time::Duration};
 
 use sha2::Digest as _;
 
-use crate::{Database, Tx, events::outbox::now_micros, on_pool, on_tx};
+use crate::{
+    Database, Tx,
+    events::outbox::{micros_ago, now_micros},
+    on_pool, on_tx,
+};
 
 /// The stored answer of a key within the retention period.
 const RECALL: &str = "SELECT fingerprint, response FROM idempotency_keys \
@@ -223,6 +227,6 @@ impl Idempotency {
 
     /// The oldest `created_at` still answered.
     fn cutoff(&self) -> i64 {
-        now_micros() - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX / 2)
+        micros_ago(self.retention)
     }
 }

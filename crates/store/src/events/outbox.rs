@@ -17,6 +17,12 @@ pub fn now_micros() -> i64 {
         })
 }
 
+/// The time `age` ago in microseconds since the Unix epoch: the cutoff of a retention
+/// period (a period too long to represent reaches back past the epoch).
+pub fn micros_ago(age: std::time::Duration) -> i64 {
+    now_micros() - i64::try_from(age.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
 /// A new envelope for `payload`, stamped with a time-ordered id, the time, and the trace
 /// context of the current span.
 pub fn envelope<P: EventPayload>(

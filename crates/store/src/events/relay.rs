@@ -9,7 +9,10 @@ use std::time::Duration;
 use campus_runtime::backoff::Backoff;
 use prost::Message as _;
 
-use super::{Bus, EventEnvelope, outbox::now_micros};
+use super::{
+    Bus, EventEnvelope,
+    outbox::{micros_ago, now_micros},
+};
 use crate::{Database, idempotency::Idempotency, on_pool};
 
 /// Rows moved per round.
@@ -143,8 +146,7 @@ impl Relay {
 
     /// Deletes rows sent longer ago than the retention period.
     pub async fn prune(&self) -> Result<u64, sqlx::Error> {
-        let cutoff =
-            now_micros() - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX / 2);
+        let cutoff = micros_ago(self.retention);
         let deleted = on_pool!(&self.database, pool => {
             sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
                 .bind(cutoff)
