@@ -28,27 +28,25 @@ pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
 pub struct Peer {
     /// The gRPC service, `campus.users.v1.UsersService`: the `rpc.service` of client spans.
     service: &'static str,
-    /// The short name failures are reported under: `users`.
-    name: &'static str,
     channel: PeerChannel,
     retries: Retries,
 }
 
 impl Peer {
-    /// The peer `name` serving the gRPC `service`, reached over `channel`, retrying within
-    /// `retries` (shared by every handle on the same peer service).
-    pub fn new(
-        name: &'static str,
-        service: &'static str,
-        channel: PeerChannel,
-        retries: Retries,
-    ) -> Self {
+    /// The peer serving the gRPC `service`, reached over `channel`, retrying within `retries`
+    /// (shared by every handle on the same peer service).
+    pub fn new(service: &'static str, channel: PeerChannel, retries: Retries) -> Self {
         Self {
             service,
-            name,
             channel,
             retries,
         }
+    }
+
+    /// The name failures are reported under: the package's service part (`users` of
+    /// `campus.users.v1.UsersService`).
+    fn name(&self) -> &'static str {
+        self.service.split('.').nth(1).unwrap_or(self.service)
     }
 
     /// The channel, for a generated client.
@@ -87,7 +85,7 @@ impl Peer {
             .await;
         let code = answer.as_ref().map_or_else(Status::code, |_| Code::Ok);
         record_outcome(&span, code, false);
-        answer.map_err(|status| Failure::peer(self.name, status))
+        answer.map_err(|status| Failure::peer(self.name(), status))
     }
 }
 
@@ -291,7 +289,6 @@ impl Peers {
     /// The users service.
     pub fn users(&self) -> Peer {
         Peer::new(
-            "users",
             "campus.users.v1.UsersService",
             peer_channel(self.uri(self.configured.users.as_ref())),
             self.retries[0].clone(),
@@ -301,7 +298,6 @@ impl Peers {
     /// The courses service.
     pub fn courses(&self) -> Peer {
         Peer::new(
-            "courses",
             "campus.courses.v1.CoursesService",
             peer_channel(self.uri(self.configured.courses.as_ref())),
             self.retries[1].clone(),
@@ -311,7 +307,6 @@ impl Peers {
     /// The progress service.
     pub fn progress(&self) -> Peer {
         Peer::new(
-            "progress",
             "campus.progress.v1.ProgressService",
             peer_channel(self.uri(self.configured.progress.as_ref())),
             self.retries[2].clone(),
@@ -321,7 +316,6 @@ impl Peers {
     /// The finance service.
     pub fn finance(&self) -> Peer {
         Peer::new(
-            "finance",
             "campus.finance.v1.FinanceService",
             peer_channel(self.uri(self.configured.finance.as_ref())),
             self.retries[3].clone(),
@@ -366,6 +360,19 @@ mod tests {
             super::changes_between(&current, &HashSet::new()).is_empty(),
             "a failed lookup keeps the replicas"
         );
+    }
+
+    #[tokio::test]
+    async fn each_peer_is_named_after_its_package() {
+        let own: SocketAddr = ([127, 0, 0, 1], 50051).into();
+        let peers = Peers::resolve(&PeersConfig::default(), own);
+        let names = [
+            peers.users().name(),
+            peers.courses().name(),
+            peers.progress().name(),
+            peers.finance().name(),
+        ];
+        assert_eq!(names, ["users", "courses", "progress", "finance"]);
     }
 
     #[test]

@@ -132,7 +132,6 @@ impl ForwardingSchools {
     /// Forwards to the users service on `channel`.
     pub fn to(channel: PeerChannel) -> Self {
         Self(Peer::new(
-            "users",
             "campus.users.v1.UsersService",
             channel,
             Retries::default(),
