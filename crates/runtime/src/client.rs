@@ -84,37 +84,8 @@ impl Peer {
             .instrument(span.clone())
             .await;
         let code = answer.as_ref().map_or_else(Status::code, |_| Code::Ok);
-        record_outcome(&span, code, false);
+        crate::telemetry::record_outcome(&span, code, false);
         answer.map_err(|status| Failure::peer(self.name(), status))
-    }
-}
-
-/// Records a call's status code on its span, and marks the span as an error where
-/// OpenTelemetry's RPC conventions say the code is one for this side of the call (every
-/// non-OK code for a client; for a server, only the codes that are its own fault).
-pub(crate) fn record_outcome(span: &tracing::Span, code: Code, server: bool) {
-    span.record("rpc.grpc.status_code", code as i32);
-    let error = match code {
-        Code::Ok => false,
-        Code::Unknown
-        | Code::DeadlineExceeded
-        | Code::Unimplemented
-        | Code::Internal
-        | Code::Unavailable
-        | Code::DataLoss => true,
-        Code::Cancelled
-        | Code::InvalidArgument
-        | Code::NotFound
-        | Code::AlreadyExists
-        | Code::PermissionDenied
-        | Code::ResourceExhausted
-        | Code::FailedPrecondition
-        | Code::Aborted
-        | Code::OutOfRange
-        | Code::Unauthenticated => !server,
-    };
-    if error {
-        span.record("otel.status_code", "ERROR");
     }
 }
 

@@ -328,7 +328,7 @@ impl Drop for Recorder {
             self.code.unwrap_or(Code::Cancelled)
         };
         if let Some(span) = &self.span {
-            crate::client::record_outcome(span, code, true);
+            crate::telemetry::record_outcome(span, code, true);
         }
         let labels = [self.service.as_str(), self.method.as_str()];
         self.latency

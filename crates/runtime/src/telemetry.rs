@@ -12,6 +12,8 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
+use tonic::Code;
+
 use crate::config::{LogFormat, TelemetryConfig};
 
 /// Why telemetry could not start.
@@ -89,4 +91,33 @@ fn tracer_provider(
         .with_endpoint(endpoint.to_string())
         .build()?;
     Ok(builder.with_batch_exporter(exporter).build())
+}
+
+/// Records a call's status code on its span, and marks the span as an error where
+/// OpenTelemetry's RPC conventions say the code is one for this side of the call (every
+/// non-OK code for a client; for a server, only the codes that are its own fault).
+pub(crate) fn record_outcome(span: &tracing::Span, code: Code, server: bool) {
+    span.record("rpc.grpc.status_code", code as i32);
+    let error = match code {
+        Code::Ok => false,
+        Code::Unknown
+        | Code::DeadlineExceeded
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::Unavailable
+        | Code::DataLoss => true,
+        Code::Cancelled
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::ResourceExhausted
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unauthenticated => !server,
+    };
+    if error {
+        span.record("otel.status_code", "ERROR");
+    }
 }
