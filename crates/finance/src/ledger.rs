@@ -243,7 +243,7 @@ impl Finance {
         let written = self
             .store
             .idempotency
-            .write(&request, |mut tx| async move {
+            .write_after_recall(&request, |mut tx| async move {
                 let transaction = Self::write_new(&mut tx, &row).await?;
                 let answer = CreateTransactionResponse {
                     transaction: Some(transaction),
@@ -546,7 +546,7 @@ impl Finance {
         let written = self
             .store
             .idempotency
-            .write(&request, |mut tx| async move {
+            .write_after_recall(&request, |mut tx| async move {
                 // Both legs in this transaction; if either is refused, dropping it undoes the
                 // other. Legs are written in account-id order, so two opposite transfers at once
                 // lock the accounts in the same order and cannot deadlock.

@@ -117,6 +117,23 @@ impl Idempotency {
                 replayed: true,
             });
         }
+        self.write_after_recall(request, write).await
+    }
+
+    /// [`Idempotency::write`] without its first recall, for a caller that recalled already
+    /// (before checking the request against state that may have changed since the first
+    /// call), so the key is not read twice.
+    pub async fn write_after_recall<R, E, W, Fut>(
+        &self,
+        request: &Request<'_>,
+        write: W,
+    ) -> Result<Answer<R>, E>
+    where
+        R: prost::Message + Default,
+        E: From<sqlx::Error> + From<KeyReused>,
+        W: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = Result<(Tx, R), E>>,
+    {
         let written = async {
             let (mut tx, response) = write(self.database.begin().await?).await?;
             if request.keyed() {

@@ -107,30 +107,33 @@ impl Users {
             deactivated_at: None,
         };
         let user = user_message(&row);
-        let written = self.store.idempotency.write(&request, |mut tx| async move {
-            store::insert_user(&mut tx, &row).await.map_err(|error| {
-                if is_unique_violation(&error) {
-                    UsersError::AlreadyExists(
-                        "a user with this email already exists in this school",
-                    )
-                } else {
-                    error.into()
-                }
-            })?;
-            tx.publish(
-                &row.id,
-                row.school_id.as_deref().unwrap_or(""),
-                &UserCreated {
-                    user_id: row.id.clone(),
-                    school_id: row.school_id.clone().unwrap_or_default(),
-                    display_name: row.display_name.clone(),
-                    roles: user.roles.clone(),
-                    created_at: Some(timestamp(now)),
-                },
-            )
-            .await?;
-            Ok::<_, UsersError>((tx, user))
-        });
+        let written = self
+            .store
+            .idempotency
+            .write_after_recall(&request, |mut tx| async move {
+                store::insert_user(&mut tx, &row).await.map_err(|error| {
+                    if is_unique_violation(&error) {
+                        UsersError::AlreadyExists(
+                            "a user with this email already exists in this school",
+                        )
+                    } else {
+                        error.into()
+                    }
+                })?;
+                tx.publish(
+                    &row.id,
+                    row.school_id.as_deref().unwrap_or(""),
+                    &UserCreated {
+                        user_id: row.id.clone(),
+                        school_id: row.school_id.clone().unwrap_or_default(),
+                        display_name: row.display_name.clone(),
+                        roles: user.roles.clone(),
+                        created_at: Some(timestamp(now)),
+                    },
+                )
+                .await?;
+                Ok::<_, UsersError>((tx, user))
+            });
         Ok(written.await?.response)
     }
 
