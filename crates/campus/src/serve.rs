@@ -65,6 +65,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let role = settings.role;
     let local_addr = listener.local_addr().context("reading the bound address")?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("reading the bound admin address")?;
     let registry = Registry::new();
     let store = Store::connect_lazy(
         &settings.database,
@@ -139,7 +142,13 @@ pub async fn serve(
             let _ = relay_stopped.await;
         },
     ));
-    tracing::info!(role = role.name(), %local_addr, database = ?settings.database.url, "serving");
+    tracing::info!(
+        role = role.name(),
+        %local_addr,
+        %admin_addr,
+        database = ?settings.database.url,
+        "serving"
+    );
     let served = server.serve(listener, admin_listener, shutdown).await;
     // Calls have drained: let the relay finish its round and publish what they wrote.
     let _ = stop_relay.send(());

@@ -33,7 +33,7 @@ async fn a_call_without_a_token_is_unauthenticated() -> Result<(), Error> {
 /// A finance server whose users peer is at `users_addr`, on the same database as `campus`.
 async fn finance_with_users_at(campus: &TestCampus, users_addr: &str) -> Result<TestCampus, Error> {
     let finance = TestCampus::start(CampusOptions {
-        role: campus::Role::Finance,
+        role: "finance",
         database_url: Some(campus.database_url().to_owned()),
         args: vec!["--users-addr".into(), users_addr.into()],
         ..CampusOptions::default()

@@ -30,7 +30,7 @@ async fn every_service_reports_serving_after_start() -> Result<(), Error> {
 #[tokio::test]
 async fn one_service_role_serves_only_that_service() -> Result<(), Error> {
     let campus = TestCampus::start(CampusOptions {
-        role: campus::Role::Progress,
+        role: "progress",
         ..CampusOptions::default()
     })
     .await?;

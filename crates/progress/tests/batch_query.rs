@@ -1,12 +1,9 @@
-//! BatchGetProgress for 50 courses is one SQL statement. Statements are counted from sqlx's
-//! own log through a process-wide subscriber, so this test has its binary to itself.
+//! BatchGetProgress for 50 courses is one SQL statement, counted from the server's own sqlx
+//! statement log inside the call.
 
 mod common;
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use campus_proto::{
     courses::{
@@ -15,61 +12,18 @@ use campus_proto::{
     },
     progress::{BatchGetProgressRequest, GetCourseProgressRequest},
 };
-use campus_testkit::spawn_campus;
+use campus_testkit::{CampusOptions, TestCampus};
 use common::{Error, class, progress_as};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::{Layer, layer::SubscriberExt as _};
-
-/// Statements on the progress records.
-#[derive(Debug, Clone, Default)]
-struct Statements(Arc<Mutex<Vec<String>>>);
-
-struct Text(String);
-
-impl Visit for Text {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "summary" || field.name() == "db.statement" {
-            self.0.push_str(value);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" || field.name() == "db.statement" {
-            self.0.push_str(&format!("{value:?}"));
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Statements {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut text = Text(String::new());
-        event.record(&mut text);
-        if text.0.contains("course_progress")
-            && let Ok(mut statements) = self.0.lock()
-        {
-            statements.push(text.0);
-        }
-    }
-}
+use tonic_health::pb::health_check_response::ServingStatus;
 
 #[tokio::test]
 async fn batch_get_progress_for_50_courses_is_one_statement() -> Result<(), Error> {
-    let statements = Statements::default();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(
-            statements
-                .clone()
-                .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
-        ),
-    )?;
-    let campus = spawn_campus().await?;
+    let campus = TestCampus::start(CampusOptions {
+        log_filter: "info,sqlx::query=debug",
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
     let class = class(&campus, "hill", 1, 0).await?;
     let learner = &class.students[0];
     let mut courses = CoursesServiceClient::new(campus.channel_as(&class.instructor.token).await?);
@@ -99,8 +53,7 @@ async fn batch_get_progress_for_50_courses_is_one_statement() -> Result<(), Erro
             .await?;
         course_ids.push(course.id);
     }
-    // Wait for the enrolment events to reach progress, so the batch finds 50 records and no
-    // consumer writes a record while the batch's statements are counted.
+    // Every enrolment has its progress record before the batch is counted.
     let mut as_learner = progress_as(&campus, &learner.token).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for course_id in &course_ids {
@@ -121,17 +74,18 @@ async fn batch_get_progress_for_50_courses_is_one_statement() -> Result<(), Erro
         }
     }
 
-    statements.0.lock().map_err(|_| "poisoned")?.clear();
-    let progress = progress_as(&campus, &learner.token)
-        .await?
-        .batch_get_progress(BatchGetProgressRequest {
-            user_id: String::new(),
-            course_ids: course_ids.clone(),
+    let (progress, statements) = campus
+        .statements_of("BatchGetProgress", async {
+            Ok(as_learner
+                .batch_get_progress(BatchGetProgressRequest {
+                    user_id: String::new(),
+                    course_ids: course_ids.clone(),
+                })
+                .await?
+                .into_inner()
+                .progress)
         })
-        .await?
-        .into_inner()
-        .progress;
-    let counted = statements.0.lock().map_err(|_| "poisoned")?.len();
+        .await?;
     assert_eq!(progress.len(), 50);
     assert_eq!(
         progress
@@ -141,6 +95,10 @@ async fn batch_get_progress_for_50_courses_is_one_statement() -> Result<(), Erro
         course_ids,
         "in request order"
     );
-    assert_eq!(counted, 1, "one statement for 50 courses");
+    assert_eq!(
+        statements.len(),
+        1,
+        "one statement for 50 courses: {statements:?}"
+    );
     campus.shutdown().await
 }

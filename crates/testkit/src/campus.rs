@@ -1,11 +1,19 @@
-//! The real Campus server in process, on port 0, with the production `serve` path.
+//! The real Campus server: the built `campus` binary, run as a child process on port 0.
+//!
+//! Tests link only this kit and the contracts, not the services: a change to one service
+//! relinks the `campus` binary once instead of every test binary of the workspace.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    fs::File,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
 
-use campus::{Role, ServeSettings};
 use campus_proto::users::{LoginRequest, users_service_client::UsersServiceClient};
-use clap::Parser as _;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -16,25 +24,52 @@ use crate::{Error, TestDatabase, TestRedis};
 /// What to start.
 #[derive(Debug)]
 pub struct CampusOptions {
-    /// The services to run.
-    pub role: Role,
+    /// The services to run: `all`, `users`, `courses`, `progress` or `finance`.
+    pub role: &'static str,
     /// `CAMPUS_DATABASE_URL`; `None` creates a fresh database (PostgreSQL when configured).
     pub database_url: Option<String>,
     /// Use a Redis with a fresh prefix: `CAMPUS_TEST_REDIS_URL`, else a private server.
     pub redis: bool,
     /// More flags, as on the command line (`--cors-origins`, `--shutdown-delay`, …).
     pub args: Vec<String>,
+    /// `RUST_LOG` of the server; its log is kept in a file ([`TestCampus::log`]).
+    pub log_filter: &'static str,
 }
 
 impl Default for CampusOptions {
     fn default() -> Self {
         Self {
-            role: Role::All,
+            role: "all",
             database_url: None,
             redis: false,
             args: Vec::new(),
+            log_filter: "info",
         }
     }
+}
+
+/// The `campus` binary next to the running test's own directory (`target/<profile>/`), or
+/// `CAMPUS_TEST_BINARY`. `cargo test --workspace` builds it with the tests; a test run of one
+/// crate alone needs `cargo build --bin campus` first.
+pub fn campus_binary() -> Result<PathBuf, Error> {
+    if let Some(path) = std::env::var_os("CAMPUS_TEST_BINARY") {
+        return Ok(path.into());
+    }
+    let test_binary = std::env::current_exe()?;
+    // The test binary is target/<profile>/deps/<name>; the campus binary target/<profile>/campus.
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("the test binary is not under target/<profile>/deps")?;
+    let binary = profile_dir.join("campus");
+    if !binary.exists() {
+        return Err(format!(
+            "{} does not exist: run `cargo build --bin campus` (or set CAMPUS_TEST_BINARY)",
+            binary.display()
+        )
+        .into());
+    }
+    Ok(binary)
 }
 
 /// Email and password of the platform admin [`TestCampus::platform_admin_token`] creates.
@@ -61,27 +96,17 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
-#[derive(Debug, clap::Parser)]
-struct UsersCli {
-    #[command(flatten)]
-    settings: campus::users_cli::UsersSettings,
-}
-
-#[derive(Debug, clap::Parser)]
-struct Settings {
-    #[command(flatten)]
-    settings: ServeSettings,
-}
-
-/// A running server; [`TestCampus::shutdown`] stops it and returns how `serve` ended.
+/// A running server process; [`TestCampus::shutdown`] stops it as Kubernetes does (SIGTERM)
+/// and returns how it exited. Dropped without shutdown, the process is killed.
 #[derive(Debug)]
 pub struct TestCampus {
     /// The gRPC address.
     pub addr: SocketAddr,
     /// The admin (`/metrics`) address.
     pub admin_addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), String>>,
+    child: Child,
+    log_path: PathBuf,
+    _log_dir: TempDir,
     redis: Option<TestRedis>,
     database_url: String,
     _database: Option<TestDatabase>,
@@ -118,12 +143,8 @@ pub async fn spawn_campus() -> Result<TestCampus, Error> {
 }
 
 impl TestCampus {
-    /// Starts a server as `options` say, without waiting for readiness.
+    /// Starts a server as `options` say and waits until it listens, not for readiness.
     pub async fn start(options: CampusOptions) -> Result<Self, Error> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let admin_listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let admin_addr = admin_listener.local_addr()?;
         let (database, database_url) = match options.database_url {
             Some(url) => (None, url),
             None => {
@@ -138,8 +159,12 @@ impl TestCampus {
             None
         };
         let mut args = vec![
-            "campus".to_owned(),
-            options.role.name().to_owned(),
+            "serve".to_owned(),
+            options.role.to_owned(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--admin-listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--database-url".to_owned(),
             database_url.clone(),
             "--shutdown-delay".to_owned(),
@@ -154,24 +179,99 @@ impl TestCampus {
             ]);
         }
         args.extend(options.args);
-        let settings = Settings::try_parse_from(args)?.settings;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            campus::serve(settings, listener, admin_listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(|error| format!("{error:#}"))
-        });
-        Ok(Self {
-            addr,
-            admin_addr,
-            stop: Some(stop),
-            task,
+        let log_dir = tempfile::tempdir()?;
+        let log_path = log_dir.path().join("campus.log");
+        let log = File::create(&log_path)?;
+        let child = Command::new(campus_binary()?)
+            .args(&args)
+            .env("RUST_LOG", options.log_filter)
+            .env("CAMPUS_LOG_FORMAT", "json")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut campus = Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            child,
+            log_path,
+            _log_dir: log_dir,
             redis,
             database_url,
             _database: database,
-        })
+        };
+        (campus.addr, campus.admin_addr) = campus.listening().await?;
+        Ok(campus)
+    }
+
+    /// Waits up to 60 s for the server's `serving` line and reads its two addresses from it.
+    async fn listening(&mut self) -> Result<(SocketAddr, SocketAddr), Error> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            for line in self.log()?.lines() {
+                let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                if entry["message"] == "serving"
+                    && let (Some(addr), Some(admin_addr)) =
+                        (entry["local_addr"].as_str(), entry["admin_addr"].as_str())
+                {
+                    return Ok((addr.parse()?, admin_addr.parse()?));
+                }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!(
+                    "campus exited with {status} before serving:\n{}",
+                    self.log()?
+                )
+                .into());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("campus did not start within 60 s:\n{}", self.log()?).into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Everything the server has logged so far (JSON lines, then anything on stderr). A
+    /// call's log lines are written before its answer is sent, so they are here once it came.
+    pub fn log(&self) -> Result<String, Error> {
+        Ok(std::fs::read_to_string(&self.log_path)?)
+    }
+
+    /// Runs `call` and returns the SQL statements the server ran inside its calls of gRPC
+    /// method `method` (e.g. `ListCourses`) meanwhile, from sqlx's statement log: start the
+    /// server with `log_filter` enabling `sqlx::query=debug`. Background work (relay, event
+    /// consumers) runs outside any call and is not counted.
+    pub async fn statements_of<T>(
+        &self,
+        method: &str,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<(T, Vec<String>), Error> {
+        let before = self.log()?.len();
+        let answer = call.await?;
+        let log = self.log()?;
+        let statements = log
+            .get(before..)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|entry| entry["target"] == "sqlx::query")
+            .filter(|entry| {
+                entry["spans"].as_array().is_some_and(|spans| {
+                    spans
+                        .iter()
+                        .any(|span| span["name"] == "grpc.server" && span["rpc.method"] == method)
+                })
+            })
+            .map(|entry| {
+                let summary = entry["summary"].as_str().unwrap_or_default();
+                let statement = entry["db.statement"].as_str().unwrap_or_default();
+                format!("{summary} {statement}")
+            })
+            .collect();
+        Ok((answer, statements))
     }
 
     /// The database this server uses (`CAMPUS_DATABASE_URL`).
@@ -192,22 +292,23 @@ impl TestCampus {
     /// Creates a platform admin (once per server, as `campus users create-admin` does) and
     /// logs in; returns an access token.
     pub async fn platform_admin_token(&self) -> Result<String, Error> {
-        let settings = UsersCli::try_parse_from([
-            "campus",
-            "--database-url",
-            &self.database_url,
-            "create-admin",
-            "--email",
-            PLATFORM_ADMIN_EMAIL,
-            "--password",
-            PLATFORM_ADMIN_PASSWORD,
-        ])?
-        .settings;
+        let created = Command::new(campus_binary()?)
+            .args([
+                "users",
+                "--database-url",
+                &self.database_url,
+                "create-admin",
+                "--email",
+                PLATFORM_ADMIN_EMAIL,
+            ])
+            .env("CAMPUS_ADMIN_PASSWORD", PLATFORM_ADMIN_PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        let stderr = String::from_utf8_lossy(&created.stderr);
         // A second call for the same server finds the admin already there.
-        if let Err(error) = campus::users_cli::run(&settings).await
-            && !error.to_string().contains("already exists")
-        {
-            return Err(error.into());
+        if !created.status.success() && !stderr.contains("already exists") {
+            return Err(format!("campus users create-admin failed: {stderr}").into());
         }
         self.login("", PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD)
             .await
@@ -275,12 +376,28 @@ impl TestCampus {
         Ok(campus_runtime::admin::scrape(&self.admin_addr.to_string()).await?)
     }
 
-    /// Signals shutdown and waits for `serve` to return; its error, if any, becomes ours.
+    /// Sends SIGTERM and waits up to 60 s for the process to exit; an exit other than
+    /// success becomes an error carrying the server's log.
     pub async fn shutdown(mut self) -> Result<(), Error> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        let pid = self.child.id().ok_or("campus already exited")?;
+        let signalled = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await?;
+        if !signalled.success() {
+            return Err(format!("kill -TERM {pid} failed: {signalled}").into());
         }
-        (&mut self.task).await??;
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .map_err(|_| {
+                format!(
+                    "campus did not exit within 60 s of SIGTERM:\n{}",
+                    self.log().unwrap_or_default()
+                )
+            })??;
+        if !status.success() {
+            return Err(format!("campus exited with {status}:\n{}", self.log()?).into());
+        }
         if let Some(redis) = &self.redis {
             redis.clean().await?;
         }

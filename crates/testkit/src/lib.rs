@@ -4,7 +4,7 @@
 //! - [`database`]: a fresh database per test: SQLite in a temporary directory, or a new
 //!   PostgreSQL database when `CAMPUS_TEST_DATABASE_URL` is set; dropped afterwards.
 //! - [`redis`]: a fresh key prefix per test on `CAMPUS_TEST_REDIS_URL`, deleted afterwards.
-//! - [`campus`]: the real server, in process, on port 0.
+//! - [`campus`]: the real server, the built `campus` binary as a child process on port 0.
 //! - [`private_postgres`]: a PostgreSQL server of one test's own, to stop and start again.
 //! - [`private_redis`]: a Redis server of one test's own, to stop.
 

@@ -119,7 +119,7 @@ pub async fn courses_server(
     ];
     flags.extend(args.iter().map(|arg| (*arg).to_owned()));
     let campus = TestCampus::start(CampusOptions {
-        role: campus::Role::Courses,
+        role: "courses",
         database_url: Some(main.database_url().to_owned()),
         args: flags,
         ..CampusOptions::default()
