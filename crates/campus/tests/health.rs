@@ -1,8 +1,6 @@
 //! Readiness: every service reports SERVING once the database answered and migrations ran,
 //! and NOT_SERVING while the database cannot be reached.
 
-use std::time::Duration;
-
 use campus_testkit::{CampusOptions, Error, TestCampus, spawn_campus};
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -50,8 +48,8 @@ async fn unreachable_database_keeps_every_service_not_serving() -> Result<(), Er
         ..CampusOptions::default()
     })
     .await?;
-    // Give the readiness loop several attempts.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The readiness loop has tried and failed more than once.
+    campus.wait_for_logged("not ready yet", 2).await?;
     assert_eq!(campus.health("").await?, ServingStatus::NotServing);
     for service in SERVICES {
         assert_eq!(
@@ -70,7 +68,7 @@ async fn configured_redis_is_checked_before_serving() -> Result<(), Error> {
         ..CampusOptions::default()
     })
     .await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    unreachable.wait_for_logged("not ready yet", 2).await?;
     assert_eq!(unreachable.health("").await?, ServingStatus::NotServing);
     unreachable.shutdown().await?;
 

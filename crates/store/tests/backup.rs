@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
 
 use campus_proto::events::EnrollmentCreated;
@@ -42,18 +39,20 @@ async fn a_backup_taken_during_writes_restores_every_row_it_saw() -> Result<(), 
     }
     // A writer keeps going during the backup.
     let stop = Arc::new(AtomicBool::new(false));
+    let writing = Arc::new(tokio::sync::Notify::new());
     let writer = {
-        let (live, stop) = (live.clone(), Arc::clone(&stop));
+        let (live, stop, writing) = (live.clone(), Arc::clone(&stop), Arc::clone(&writing));
         tokio::spawn(async move {
             let mut n = 100;
             while !stop.load(Ordering::Relaxed) {
                 write(live.clone(), n).await?;
+                writing.notify_one();
                 n += 1;
             }
             Ok::<_, Error>(n)
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    writing.notified().await;
     let dir = tempfile::tempdir()?;
     let backup = dir.path().join("backup.db");
     live.backup_to(&backup).await?;

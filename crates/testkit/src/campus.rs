@@ -234,6 +234,27 @@ impl TestCampus {
         }
     }
 
+    /// Waits up to 60 s until the server has logged `count` lines whose message is
+    /// `message`: how a test waits for something the server does but does not answer.
+    pub async fn wait_for_logged(&self, message: &str, count: usize) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let logged = self
+                .log()?
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .filter(|entry| entry["message"] == message)
+                .count();
+            if logged >= count {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("{message:?} logged {logged} times of {count}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything the server has logged so far (JSON lines, then anything on stderr). A
     /// call's log lines are written before its answer is sent, so they are here once it came.
     pub fn log(&self) -> Result<String, Error> {
