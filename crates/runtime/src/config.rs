@@ -4,7 +4,7 @@
 //! example, `invalid value 'x' for '--listen <CAMPUS_LISTEN>'`: the message names the variable
 //! an operator has to fix whichever way they set it.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use http::Uri;
 
@@ -143,6 +143,15 @@ pub struct ServerConfig {
         default_value = ""
     )]
     pub cors_allowed_headers: Vec<String>,
+
+    /// The built web dashboard (`web/dist`), served at `/` on the gRPC port; unset serves
+    /// the API alone.
+    #[arg(
+        long = "web-dir",
+        env = "CAMPUS_WEB_DIR",
+        value_name = "CAMPUS_WEB_DIR"
+    )]
+    pub web_dir: Option<PathBuf>,
 }
 
 /// How logs and traces leave the process.

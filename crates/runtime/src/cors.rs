@@ -192,6 +192,7 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         if let Some(origin) = request.headers().get(header::ORIGIN)
             && !self.policy.allows(origin)
+            && !same_origin(origin, request.headers().get(header::HOST))
         {
             tracing::debug!(
                 ?origin,
@@ -205,9 +206,40 @@ where
     }
 }
 
+/// Whether the browser's `origin` is the host it is talking to (the dashboard served by
+/// Campus calling its own API), whatever the scheme a proxy in front may have terminated.
+fn same_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+    let Some(host) = host.and_then(|host| host.to_str().ok()) else {
+        return false;
+    };
+    origin.to_str().ok().is_some_and(|origin| {
+        origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .is_some_and(|origin_host| origin_host.eq_ignore_ascii_case(host))
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::OriginPolicy;
+    use super::{OriginPolicy, same_origin};
+    use http::HeaderValue;
+
+    #[test]
+    fn an_origin_is_the_same_when_its_host_is_the_requests() {
+        let host = HeaderValue::from_static("campus.example:8443");
+        let same =
+            |origin: &'static str| same_origin(&HeaderValue::from_static(origin), Some(&host));
+        assert!(same("https://campus.example:8443"));
+        assert!(same("http://campus.example:8443"));
+        assert!(!same("https://campus.example"));
+        assert!(!same("https://evil.example"));
+        assert!(!same("null"));
+        assert!(!same_origin(
+            &HeaderValue::from_static("https://campus.example:8443"),
+            None
+        ));
+    }
 
     #[test]
     fn origin_list_allows_only_its_entries() -> Result<(), super::InvalidCors> {

@@ -33,5 +33,6 @@ pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod web;
 
 pub use cors::InvalidCors;

@@ -10,6 +10,8 @@ use prost::Message as _;
 #[derive(Debug, Clone, Default)]
 pub struct MethodTable {
     known: Arc<HashSet<String>>,
+    /// `/package.Service/` of every service, to tell gRPC paths from other routes.
+    services: Arc<HashSet<String>>,
     client_streaming: Arc<HashSet<String>>,
 }
 
@@ -18,6 +20,7 @@ impl MethodTable {
     /// decode is logged and skipped, so its methods count as unknown.
     pub fn from_descriptor_sets(descriptor_sets: &[&[u8]]) -> Self {
         let mut known = HashSet::new();
+        let mut services = HashSet::new();
         let mut client_streaming = HashSet::new();
         for encoded in descriptor_sets {
             let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
@@ -28,6 +31,7 @@ impl MethodTable {
             };
             for file in &set.file {
                 for service in &file.service {
+                    services.insert(format!("/{}.{}/", file.package(), service.name()));
                     for method in &service.method {
                         let path =
                             format!("/{}.{}/{}", file.package(), service.name(), method.name());
@@ -41,6 +45,7 @@ impl MethodTable {
         }
         Self {
             known: Arc::new(known),
+            services: Arc::new(services),
             client_streaming: Arc::new(client_streaming),
         }
     }
@@ -48,6 +53,14 @@ impl MethodTable {
     /// Whether `path` is a method of this server.
     pub fn is_known(&self, path: &str) -> bool {
         self.known.contains(path)
+    }
+
+    /// Whether `path` lies under a service of this server (`/package.Service/…`), known
+    /// method or not: such a path is always answered by gRPC, never by another route.
+    pub fn is_service_path(&self, path: &str) -> bool {
+        path.match_indices('/')
+            .nth(1)
+            .is_some_and(|(end, _)| self.services.contains(&path[..=end]))
     }
 
     /// Whether `path` is a method whose request is a client stream.
@@ -69,5 +82,15 @@ mod tests {
         assert!(table.is_client_streaming(import));
         assert!(!table.is_client_streaming(create));
         assert!(!table.is_known("/campus.finance.v1.FinanceService/Nothing"));
+    }
+
+    #[test]
+    fn service_paths_cover_unknown_methods_of_known_services_only() {
+        let table = MethodTable::from_descriptor_sets(&[campus_proto::FILE_DESCRIPTOR_SET]);
+        assert!(table.is_service_path("/campus.finance.v1.FinanceService/Nothing"));
+        assert!(table.is_service_path("/campus.users.v1.UsersService/Login"));
+        assert!(!table.is_service_path("/campus.users.v1.UsersService"));
+        assert!(!table.is_service_path("/courses/abc"));
+        assert!(!table.is_service_path("/"));
     }
 }

@@ -20,6 +20,7 @@ use crate::{
     cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
+    web::{Dashboard, DashboardLayer, MissingDashboard},
 };
 
 /// Why the server could not be built or stopped serving.
@@ -28,6 +29,9 @@ pub enum ServerError {
     /// `CAMPUS_CORS_ORIGINS` or `CAMPUS_CORS_ALLOWED_HEADERS` holds a bad entry.
     #[error(transparent)]
     Cors(#[from] InvalidCors),
+    /// `CAMPUS_WEB_DIR` holds no built dashboard.
+    #[error(transparent)]
+    Dashboard(#[from] MissingDashboard),
     /// The metrics could not be registered (a name registered twice).
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -92,6 +96,7 @@ impl Health {
 pub struct Server {
     config: ServerConfig,
     origins: OriginPolicy,
+    dashboard: Option<Dashboard>,
     routes: RoutesBuilder,
     health: Health,
     metrics: GrpcMetrics,
@@ -127,12 +132,18 @@ impl Server {
             tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         ]);
         let metrics = GrpcMetrics::register(&registry, methods.clone())?;
+        let dashboard = config
+            .web_dir
+            .as_deref()
+            .map(|dir| Dashboard::new(dir, methods.clone()))
+            .transpose()?;
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
         routes.add_service(reflection);
         Ok(Self {
             config,
             origins,
+            dashboard,
             routes,
             health: Health {
                 reporter,
@@ -199,6 +210,8 @@ impl Server {
     ) -> Result<(), ServerError> {
         let config = self.config;
         let layers = ServiceBuilder::new()
+            // The dashboard's pages and files: plain GETs outside every gRPC path.
+            .layer(DashboardLayer::new(self.dashboard))
             // Refuse browsers from origins not allowed, before any other work.
             .layer(OriginGuardLayer::new(self.origins.clone()))
             // Answer CORS preflights and add CORS headers to grpc-web responses.
