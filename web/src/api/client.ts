@@ -1,0 +1,48 @@
+// The generated clients over grpc-web, on the page's own origin: `campus serve` serves the
+// dashboard and the API on one port, so no CORS is involved.
+
+import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { CoursesService } from "../gen/campus/courses/v1/courses_pb";
+import { FinanceService } from "../gen/campus/finance/v1/finance_pb";
+import { ProgressService } from "../gen/campus/progress/v1/progress_pb";
+import { UsersService } from "../gen/campus/users/v1/users_pb";
+import { browserSession } from "./session";
+
+const baseUrl = window.location.origin;
+
+/** Login, refresh, logout and schools by slug: the calls that need no token. */
+export const publicUsers = createClient(UsersService, createGrpcWebTransport({ baseUrl }));
+
+/** The tab's view of the shared sign-in. */
+export const session = browserSession(async (refreshToken) => {
+  const { tokens } = await publicUsers.refreshToken({ refreshToken });
+  if (!tokens?.accessTokenExpiresAt) throw new Error("RefreshToken returned no tokens");
+  return {
+    accessToken: tokens.accessToken,
+    accessExpiresAt: timestampMs(tokens.accessTokenExpiresAt),
+    refreshToken: tokens.refreshToken,
+  };
+});
+
+/** Adds `authorization: Bearer …`, refreshing the token first when it is about to expire. */
+const bearer: Interceptor = (next) => async (request) => {
+  request.header.set("authorization", `Bearer ${await session.accessToken()}`);
+  return next(request);
+};
+
+const transport: Transport = createGrpcWebTransport({ baseUrl, interceptors: [bearer] });
+
+/** The four services, as the signed-in user. */
+export const api = {
+  users: createClient(UsersService, transport),
+  courses: createClient(CoursesService, transport),
+  progress: createClient(ProgressService, transport),
+  finance: createClient(FinanceService, transport),
+};
+
+/** A fresh request id: one per user action, reused when that action is retried. */
+export function requestId(): string {
+  return crypto.randomUUID();
+}
