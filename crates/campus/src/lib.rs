@@ -7,12 +7,14 @@
 //! - [`role`]: which services a process runs.
 //! - [`backup_cli`]: `campus backup <file>`, an online copy of the SQLite database.
 //! - [`bench_cli`]: `campus bench`, the benchmark against a bare-tonic baseline.
+//! - [`demo_cli`]: `campus demo`, a term of sample data through the API.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
 //! - [`report`]: how a failed command is printed.
 
 pub mod backup_cli;
 pub mod bench_cli;
+pub mod demo_cli;
 pub mod finance_cli;
 pub mod migrate;
 pub mod report;

@@ -44,6 +44,11 @@ enum Command {
         #[command(flatten)]
         settings: campus::backup_cli::BackupSettings,
     },
+    /// Fill a running server with a term of sample data over the API (idempotent).
+    Demo {
+        #[command(flatten)]
+        settings: campus::demo_cli::DemoSettings,
+    },
     /// Benchmark a Campus server against a bare tonic baseline, in the same run.
     Bench {
         #[command(flatten)]
@@ -123,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { settings } => campus::backup_cli::run(&settings).await,
+        Command::Demo { settings } => campus::demo_cli::run(&settings).await,
         Command::Bench { settings } => campus::bench_cli::run(&settings).await,
         Command::BenchBaseline { settings } => campus::bench_cli::serve_baseline(&settings).await,
         Command::Migrate {
