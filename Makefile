@@ -2,7 +2,8 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run test lint fmt proto-lint proto-breaking bench k8s-venv k8s-validate k8s-rehearse
+.PHONY: all build run demo web web-lint web-test screenshots test lint fmt proto-lint proto-breaking bench \
+	k8s-venv k8s-validate k8s-rehearse
 
 all: build
 
@@ -10,20 +11,60 @@ all: build
 build:
 	$(CARGO) build --release --locked -p campus
 
-## run: every service in one process on 127.0.0.1:50051 (SQLite file campus.db, admin on :9464)
-run:
-	$(CARGO) run --locked -p campus -- serve
+## run: every service in one process on 127.0.0.1:50051 with the dashboard at / (SQLite file
+## campus.db, admin on :9464)
+run: web
+	$(CARGO) run --locked -p campus -- serve --web-dir web/dist
+
+DEMO_ADMIN_EMAIL ?= admin@campus.demo
+DEMO_ADMIN_PASSWORD ?= campus demo admin
+
+## demo: a platform admin in campus.db (once), then a term of sample data through the API of
+## the server `make run` started; prints the sign-ins
+demo:
+	@out=$$(CAMPUS_ADMIN_PASSWORD='$(DEMO_ADMIN_PASSWORD)' $(CARGO) run --quiet --locked -p campus -- \
+		users create-admin --email '$(DEMO_ADMIN_EMAIL)' 2>&1) \
+		|| echo "$$out" | grep -q "already exists" || { echo "$$out"; exit 1; }
+	CAMPUS_ADMIN_PASSWORD='$(DEMO_ADMIN_PASSWORD)' $(CARGO) run --quiet --locked -p campus -- \
+		demo --admin-email '$(DEMO_ADMIN_EMAIL)'
+
+## web: the dashboard (web/dist), its clients generated from proto/; npm ci when the lockfile
+## changed
+web: web/node_modules/.package-lock.json
+	cd web && npm run build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+## web-lint: the dashboard's strict type check and formatting (prettier)
+web-lint: web/node_modules/.package-lock.json
+	cd web && npm run check
+
+## web-test: the dashboard's unit tests (vitest), and its browser tests (Debian's chromium
+## under playwright-core) against the built campus binary, screenshots in target/e2e/
+web-test: web
+	$(CARGO) build --locked --bin campus
+	cd web && npm test && npm run e2e
+
+## screenshots: the browser tests' screenshots of the main views, copied into docs/ for the README
+screenshots: web-test
+	mkdir -p docs/screenshots
+	cp target/e2e/learner-courses.png target/e2e/instructor-attendance.png \
+		target/e2e/instructor-chart.png target/e2e/phone-attendance.png docs/screenshots/
 
 ## test: contract lint and breaking-change check, then every crate's tests (all of them, even
 ## after a failure, so one run shows every failing test)
 test: proto-lint proto-breaking
 	$(CARGO) test --workspace --locked --no-fail-fast
+	$(MAKE) web-test
 
-## lint: formatting, clippy with warnings as errors, and no unused dependencies (cargo-machete)
+## lint: formatting, clippy with warnings as errors, no unused dependencies (cargo-machete), and
+## the dashboard's type check and formatting
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) machete
+	$(MAKE) web-lint
 
 ## fmt: format the code
 fmt:

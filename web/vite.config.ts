@@ -3,7 +3,7 @@ import { defineConfig } from "vite";
 // The dashboard builds to dist/, which `campus serve --web-dir web/dist` serves at `/`.
 // `npm run dev` proxies the API to a local `make run` so calls stay same-origin.
 export default defineConfig({
-  esbuild: { jsx: "automatic", jsxImportSource: "preact" },
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: { outDir: "dist", assetsDir: "assets", sourcemap: false, target: "es2022" },
   server: {
     proxy: {

@@ -9,7 +9,11 @@ import {
 import { describe } from "./errors";
 import { SignedOut } from "./session";
 
-function error(code: Code, message: string, details: ConnectError["details"] = []): ConnectError {
+function error(
+  code: Code,
+  message: string,
+  details: ConstructorParameters<typeof ConnectError>[3] = [],
+): ConnectError {
   return new ConnectError(message, code, undefined, details);
 }
 
@@ -31,7 +35,7 @@ suite("describe", () => {
   it("puts field violations next to their fields", () => {
     const problem = describe(error(Code.InvalidArgument, "invalid request", [badRequest]));
     expect(problem.fields).toEqual({ email: "is not an email address" });
-    expect(problem.message).toBe("Please correct the fields marked below.");
+    expect(problem.message).toBe("Please correct: email is not an email address.");
     expect(problem.action).toBe("show");
   });
 
@@ -61,12 +65,11 @@ suite("describe", () => {
   });
 
   it("reads details that arrive encoded, as from the wire", () => {
-    const wire = error(Code.InvalidArgument, "invalid request", [
-      {
-        type: "google.rpc.BadRequest",
-        value: toBinary(BadRequestSchema, badRequest.value),
-      },
-    ]);
+    const wire = error(Code.InvalidArgument, "invalid request");
+    wire.details.push({
+      type: "google.rpc.BadRequest",
+      value: toBinary(BadRequestSchema, badRequest.value),
+    });
     expect(describe(wire).fields).toEqual({ email: "is not an email address" });
   });
 

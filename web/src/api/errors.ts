@@ -58,7 +58,11 @@ export function describe(error: unknown, { signingIn = false } = {}): Problem {
     case Code.InvalidArgument:
       return {
         message:
-          Object.keys(fields).length > 0 ? "Please correct the fields marked below." : text,
+          Object.keys(fields).length > 0
+            ? `Please correct: ${Object.entries(fields)
+                .map(([field, description]) => `${field.replaceAll("_", " ")} ${description}`)
+                .join("; ")}.`
+            : text,
         fields,
         action: "show",
         retryAfterMs: null,

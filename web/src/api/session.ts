@@ -1,14 +1,18 @@
 // The signed-in session: tokens, their refresh, and sign-out, shared by every tab.
 //
-// Where tokens live: the token pair is kept in localStorage, so every tab of the dashboard
-// shares one sign-in and a tab opened later is signed in too. The API takes bearer tokens
-// (no cookies), so the tokens must be readable by the page; the access token lives 15
-// minutes and the refresh token is rotated on every use, and reusing a rotated one revokes
-// the whole login.
+// Where tokens live: in IndexedDB, the session's record of truth, and mirrored into
+// localStorage, which pages read synchronously to render and whose `storage` events tell
+// other tabs about a sign-in or sign-out. Every tab of the dashboard shares one sign-in. The
+// API takes bearer tokens (no cookies), so the page must be able to read them; the access
+// token lives 15 minutes, and the refresh token is rotated on every use: presenting a
+// rotated one again revokes the whole login.
 //
-// One refresh across tabs: a refresh runs under the Web Lock `campus.refresh`, and re-reads
-// the stored pair once it holds the lock. A tab that waited behind another tab's refresh
-// finds a fresh access token and uses it instead of presenting the rotated refresh token.
+// One refresh across tabs: a refresh runs under the Web Lock `campus.refresh` and re-reads
+// the session from IndexedDB once it holds the lock. A tab that waited behind another tab's
+// refresh finds that tab's fresh tokens there and uses them, instead of presenting the
+// rotated refresh token. (localStorage would not do: a write in one tab reaches another
+// tab's renderer asynchronously, so right after the lock changes hands it can still show the
+// old tokens; an IndexedDB transaction that starts after another committed sees its write.)
 
 /** The token pair and who it belongs to, as stored. */
 export interface StoredSession {
@@ -29,9 +33,18 @@ export interface RefreshedTokens {
   refreshToken: string;
 }
 
+/** The record of truth: consistent across tabs once a write has completed. */
+export interface DurableStore {
+  get(): Promise<StoredSession | undefined>;
+  set(session: StoredSession): Promise<void>;
+  clear(): Promise<void>;
+}
+
 /** What the session needs from the browser and the API; tests pass their own. */
 export interface SessionDeps {
-  storage: Pick<Storage, "getItem" | "setItem" | "removeItem">;
+  durable: DurableStore;
+  /** The synchronous mirror pages render from. */
+  mirror: Pick<Storage, "getItem" | "setItem" | "removeItem">;
   /** Runs `task` holding the named lock exclusively (Web Locks API). */
   withLock<T>(name: string, task: () => Promise<T>): Promise<T>;
   /** Calls RefreshToken. */
@@ -56,9 +69,9 @@ export const REFRESH_MARGIN_MS = 60_000;
 export class Session {
   constructor(private readonly deps: SessionDeps) {}
 
-  /** The stored session, if signed in. */
+  /** The session as this tab last heard of it, if signed in: for rendering. */
   current(): StoredSession | null {
-    const raw = this.deps.storage.getItem(KEY);
+    const raw = this.deps.mirror.getItem(KEY);
     if (!raw) return null;
     try {
       return JSON.parse(raw) as StoredSession;
@@ -67,14 +80,16 @@ export class Session {
     }
   }
 
-  /** Stores a new sign-in. */
-  signIn(session: StoredSession): void {
-    this.deps.storage.setItem(KEY, JSON.stringify(session));
+  /** Stores a new sign-in (or refreshed tokens) for every tab. */
+  async signIn(session: StoredSession): Promise<void> {
+    await this.deps.durable.set(session);
+    this.deps.mirror.setItem(KEY, JSON.stringify(session));
   }
 
   /** Forgets the sign-in in every tab. */
-  signOut(): void {
-    this.deps.storage.removeItem(KEY);
+  async signOut(): Promise<void> {
+    await this.deps.durable.clear();
+    this.deps.mirror.removeItem(KEY);
   }
 
   /** Whether `session`'s access token is good for at least the refresh margin. */
@@ -87,24 +102,30 @@ export class Session {
    * at a time across every tab of the origin.
    */
   async accessToken(): Promise<string> {
-    const session = this.current();
-    if (!session) throw new SignedOut();
-    if (this.fresh(session)) return session.accessToken;
+    const mirrored = this.current();
+    if (!mirrored) throw new SignedOut();
+    if (this.fresh(mirrored)) return mirrored.accessToken;
     return this.deps.withLock(LOCK, async () => {
-      const latest = this.current();
-      if (!latest) throw new SignedOut();
-      if (this.fresh(latest)) return latest.accessToken;
+      const latest = await this.deps.durable.get();
+      if (!latest) {
+        this.deps.mirror.removeItem(KEY);
+        throw new SignedOut();
+      }
+      if (this.fresh(latest)) {
+        this.deps.mirror.setItem(KEY, JSON.stringify(latest));
+        return latest.accessToken;
+      }
       let tokens: RefreshedTokens;
       try {
         tokens = await this.deps.refresh(latest.refreshToken);
       } catch (error) {
         if (isUnauthenticated(error)) {
-          this.signOut();
+          await this.signOut();
           throw new SignedOut();
         }
         throw error;
       }
-      this.signIn({ ...latest, ...tokens });
+      await this.signIn({ ...latest, ...tokens });
       return tokens.accessToken;
     });
   }
@@ -120,14 +141,4 @@ export class Session {
 /** Whether `error` is an UNAUTHENTICATED answer (code 16), without importing the transport. */
 function isUnauthenticated(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === 16;
-}
-
-/** The browser's session: localStorage and Web Locks. */
-export function browserSession(refresh: SessionDeps["refresh"]): Session {
-  return new Session({
-    storage: window.localStorage,
-    withLock: (name, task) => navigator.locks.request(name, { mode: "exclusive" }, task),
-    refresh,
-    now: () => Date.now(),
-  });
 }

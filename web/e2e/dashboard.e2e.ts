@@ -1,0 +1,277 @@
+// The dashboard in a real browser against a real server with demo data.
+
+import { createClient } from "@connectrpc/connect";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
+import { ProgressService, SummaryGroupBy } from "../src/gen/campus/progress/v1/progress_pb";
+import {
+  launch,
+  openPage,
+  SHOTS,
+  signIn,
+  transportAs,
+  usersClient,
+  type WatchedPage,
+} from "./browser";
+
+const baseUrl = inject("baseUrl");
+const LEARNER = "ada.adams0@northfield.demo";
+const INSTRUCTOR = "maria.lopez@northfield.demo";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser.close();
+});
+
+/** Opens the sessions page of the instructor's course titled `title`. */
+async function sessionsOf(page: Page, title: string) {
+  await page
+    .getByRole("list", { name: "My courses" })
+    .getByRole("listitem")
+    .filter({ has: page.getByRole("link", { name: title, exact: true }) })
+    .getByRole("link", { name: "Sessions and attendance" })
+    .click();
+  await page.waitForURL("**/sessions");
+}
+
+/**
+ * Asserts the page shows no problem (unless `alerts` are expected), closes its context and
+ * asserts the browser logged no error or warning.
+ */
+async function done(watched: WatchedPage, { alerts = false } = {}) {
+  if (!alerts) expect(await watched.page.locator(".problem").allTextContents()).toEqual([]);
+  await watched.context.close();
+  expect(watched.problems).toEqual([]);
+}
+
+describe("learner", () => {
+  it("signs in, sees progress, completes a lesson and reads their attendance", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", LEARNER);
+    await page.waitForURL("**/courses");
+    const cards = page.getByRole("list", { name: "Courses" }).getByRole("listitem");
+    await expect.poll(() => cards.count()).toBe(3);
+
+    // The bars show what progress says.
+    const transport = await transportAs(baseUrl, "northfield", LEARNER);
+    const mine = await createClient(CoursesService, transport).listCoursesForUser({});
+    for (const { course, progress } of mine.courses) {
+      const bar = page.getByRole("progressbar", { name: `Progress in ${course?.title}` });
+      expect(await bar.getAttribute("value")).toBe(String(progress?.completedLessons));
+      expect(await bar.getAttribute("max")).toBe(String(progress?.totalLessons));
+    }
+    await page.screenshot({ path: `${SHOTS}/learner-courses.png`, fullPage: true });
+
+    const first = mine.courses[0]?.course;
+    const before = mine.courses[0]?.progress?.completedLessons ?? 0;
+    await page.getByRole("link", { name: first?.title ?? "" }).click();
+    await page.waitForURL(`**/courses/${first?.id}`);
+    const complete = page.getByRole("button", { name: /^Mark completed/ }).first();
+    await complete.click();
+    await expect
+      .poll(() => page.getByRole("progressbar", { name: "Course progress" }).getAttribute("value"))
+      .toBe(String(before + 1));
+    await page.screenshot({ path: `${SHOTS}/learner-course.png`, fullPage: true });
+
+    await page.getByRole("link", { name: "My attendance" }).click();
+    const rows = page.locator("tbody tr");
+    await expect.poll(() => rows.count()).toBeGreaterThan(10);
+    await expect.poll(() => page.locator(".rate").textContent()).toMatch(/Attended \d+ of \d+/);
+    await done(watched);
+  });
+
+  it("shows a wrong password and then the throttle's wait in words", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    const email = "ben.hansen1@northfield.demo";
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await signIn(page, "northfield", email, "not the password");
+      await expect
+        .poll(() => page.getByRole("alert").first().textContent())
+        .toBe("Wrong email or password.");
+    }
+    await signIn(page, "northfield", email, "not the password");
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent())
+      .toMatch(/^Too many failed sign-ins\. Try again in \d+ (seconds?|minutes?)\.$/);
+    await page.screenshot({ path: `${SHOTS}/sign-in-throttled.png` });
+    await done(watched, { alerts: true });
+  });
+});
+
+describe("instructor", () => {
+  it("creates a course, adds and reorders lessons and publishes it", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", INSTRUCTOR);
+    await page.waitForURL("**/teaching");
+    await page.getByLabel("Title").fill("Geometry");
+    await page.getByLabel("Description").fill("Shapes and proofs.");
+    await page.getByRole("button", { name: "Create course" }).click();
+    await page.waitForURL(/\/teaching\/[^/]+$/);
+    for (const lesson of ["Angles", "Triangles"]) {
+      await page.getByLabel("Lesson title").fill(lesson);
+      await page.getByRole("button", { name: "Add lesson" }).click();
+      await expect.poll(() => page.locator(".lesson h3").allTextContents()).toContain(lesson);
+    }
+    await page.getByRole("button", { name: "Up Triangles" }).click();
+    await expect
+      .poll(() => page.locator(".lesson h3").allTextContents())
+      .toEqual(["Triangles", "Angles"]);
+    await page.getByRole("button", { name: "Publish" }).click();
+    await expect.poll(() => page.locator(".badge").textContent()).toBe("published");
+    await done(watched);
+  });
+
+  it("takes attendance with the keyboard; another device sees the marks live", async () => {
+    const board = await openPage(browser, baseUrl);
+    const grid = await openPage(browser, baseUrl);
+    await signIn(board.page, "northfield", INSTRUCTOR);
+    await board.page.waitForURL("**/teaching");
+    await sessionsOf(board.page, "Algebra I");
+    await board.page.getByRole("button", { name: "Create and take attendance" }).click();
+    await board.page.waitForURL(/\/sessions\/[^/]+$/);
+    await expect.poll(() => board.page.getByRole("status").getAttribute("data-state")).toBe("live");
+    const sessionUrl = board.page.url();
+
+    await signIn(grid.page, "northfield", INSTRUCTOR);
+    await grid.page.waitForURL("**/teaching");
+    await grid.page.goto(sessionUrl);
+    const rows = grid.page.locator("tr.roster-row");
+    await expect.poll(() => rows.count()).toBeGreaterThan(3);
+    await rows.first().focus();
+    for (const key of ["p", "a", "l", "e"]) await grid.page.keyboard.press(key);
+    const names = await rows.evaluateAll((all) =>
+      all.slice(0, 4).map((row) => row.getAttribute("data-learner") ?? ""),
+    );
+    await grid.page.getByRole("button", { name: /^Save 4 marks/ }).click();
+    await expect
+      .poll(() => grid.page.getByRole("button", { name: /^Save/ }).isDisabled())
+      .toBe(true);
+
+    // The first device's board shows every mark, without a reload.
+    const live = board.page.locator(".live-marks li");
+    await expect.poll(() => live.count(), { timeout: 10_000 }).toBe(4);
+    const text = (await live.allTextContents()).join("\n");
+    for (const name of names) expect(text).toContain(name);
+    const statuses = await board.page
+      .locator("tr.roster-row")
+      .evaluateAll((all) => all.slice(0, 4).map((row) => row.getAttribute("data-status")));
+    expect(statuses).toEqual(["PRESENT", "ABSENT", "LATE", "EXCUSED"]);
+    await board.page.screenshot({ path: `${SHOTS}/instructor-attendance.png`, fullPage: true });
+    await done(grid);
+    await done(board);
+  });
+
+  it("charts the course's attendance with the summary's figures", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", INSTRUCTOR);
+    await page.waitForURL("**/teaching");
+    const transport = await transportAs(baseUrl, "northfield", INSTRUCTOR);
+    const { school } = await usersClient(baseUrl).getSchool({
+      key: { case: "slug", value: "northfield" },
+    });
+    const courses = await createClient(CoursesService, transport).listCourses({
+      schoolId: school?.id ?? "",
+      titleQuery: "Algebra I",
+    });
+    const course = courses.courses[0];
+    const end = new Date();
+    const start = new Date(end.getTime() - 119 * 86_400_000);
+    const day = (date: Date) => date.toLocaleDateString("sv-SE");
+    const summary = await createClient(ProgressService, transport).getAttendanceSummary({
+      schoolId: school?.id ?? "",
+      courseId: course?.id ?? "",
+      groupBy: SummaryGroupBy.DAY,
+      dateRange: { startDate: day(start), endDate: day(end) },
+    });
+    await page.goto(`/teaching/${course?.id}/sessions`);
+    const values = page.locator('table[data-chart="Attendance rate per day"] td');
+    await expect.poll(() => values.count()).toBe(summary.rows.length);
+    const shown = await values.evaluateAll((cells) =>
+      cells.map((cell) => Number(cell.getAttribute("data-value"))),
+    );
+    expect(shown).toEqual(summary.rows.map((row) => row.attendanceRateBp));
+    expect(summary.rows.length).toBeGreaterThan(5);
+    expect(await page.locator("canvas").count()).toBe(1);
+    await page.screenshot({ path: `${SHOTS}/instructor-chart.png`, fullPage: true });
+    await done(watched);
+  });
+});
+
+describe("sessions", () => {
+  it("two tabs refreshing an expired token at once both stay signed in", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page, context } = watched;
+    await signIn(page, "northfield", LEARNER);
+    await page.waitForURL("**/courses");
+    // Age the stored access token, so both tabs must refresh on their next call.
+    await page.evaluate(async () => {
+      const age = (stored: { accessExpiresAt: number }) => ({
+        ...stored,
+        accessExpiresAt: Date.now() - 1000,
+      });
+      localStorage.setItem(
+        "campus.session",
+        JSON.stringify(age(JSON.parse(localStorage.getItem("campus.session") ?? "{}"))),
+      );
+      const db = await new Promise<IDBDatabase>((done, fail) => {
+        const open = indexedDB.open("campus");
+        open.onsuccess = () => done(open.result);
+        open.onerror = () => fail(open.error);
+      });
+      await new Promise<void>((done, fail) => {
+        const tx = db.transaction("session", "readwrite");
+        const sessions = tx.objectStore("session");
+        const read = sessions.get("session");
+        read.onsuccess = () => sessions.put(age(read.result), "session");
+        tx.oncomplete = () => done();
+        tx.onerror = () => fail(tx.error);
+      });
+      db.close();
+    });
+    const second = await context.newPage();
+    const rotated = await page.evaluate(
+      () => JSON.parse(localStorage.getItem("campus.session") ?? "{}").refreshToken,
+    );
+    await Promise.all([page.reload(), second.goto("/courses")]);
+    for (const tab of [page, second]) {
+      await expect
+        .poll(() => tab.getByRole("list", { name: "Courses" }).getByRole("listitem").count())
+        .toBe(3);
+    }
+    const after = await page.evaluate(() =>
+      JSON.parse(localStorage.getItem("campus.session") ?? "{}"),
+    );
+    expect(after.refreshToken).not.toBe(rotated);
+    expect(after.accessExpiresAt).toBeGreaterThan(Date.now());
+    // A third load still works: the login was not revoked by a reused refresh token.
+    await second.reload();
+    await expect
+      .poll(() => second.getByRole("list", { name: "Courses" }).getByRole("listitem").count())
+      .toBe(3);
+    await done(watched);
+  });
+
+  it("fits a phone: no sideways scrolling on the learner's and instructor's pages", async () => {
+    const watched = await openPage(browser, baseUrl, { width: 390, height: 844 });
+    const { page } = watched;
+    await signIn(page, "northfield", INSTRUCTOR);
+    await page.waitForURL("**/teaching");
+    await sessionsOf(page, "Algebra I");
+    await page.locator(".sessions a").first().click();
+    await expect.poll(() => page.locator("tr.roster-row").count()).toBeGreaterThan(3);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${SHOTS}/phone-attendance.png`, fullPage: true });
+    await done(watched);
+  });
+});

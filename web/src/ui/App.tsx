@@ -1,0 +1,97 @@
+// The shell: sign-in or the signed-in app, its navigation and routes.
+
+import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { useEffect, useState } from "preact/hooks";
+import { publicUsers, session, SESSION_CHANGED } from "../api/client";
+import type { StoredSession } from "../api/session";
+import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
+import { CoursePage, MyAttendance, MyCourses } from "./learner";
+import { SignIn } from "./SignIn";
+
+/** The stored session, kept current across this tab and the others. */
+function useSignedIn(): StoredSession | null {
+  const [current, setCurrent] = useState(() => session.current());
+  useEffect(() => {
+    const update = () => setCurrent(session.current());
+    window.addEventListener(SESSION_CHANGED, update);
+    window.addEventListener("storage", update);
+    return () => {
+      window.removeEventListener(SESSION_CHANGED, update);
+      window.removeEventListener("storage", update);
+    };
+  }, []);
+  // Refresh ahead of expiry, so a page left open stays signed in.
+  useEffect(() => {
+    const due = session.refreshDueIn();
+    if (due === null) return;
+    const timer = setTimeout(() => {
+      session.accessToken().catch(() => setCurrent(session.current()));
+    }, due);
+    return () => clearTimeout(timer);
+  }, [current?.accessExpiresAt]);
+  return current;
+}
+
+function isInstructor(user: StoredSession): boolean {
+  return user.roles.includes("INSTRUCTOR") || user.roles.includes("SCHOOL_ADMIN");
+}
+
+function Home({ user }: { user: StoredSession }) {
+  const { route } = useLocation();
+  useEffect(() => route(isInstructor(user) ? "/teaching" : "/courses", true), [user.userId]);
+  return null;
+}
+
+function NotFound() {
+  return <p>There is no such page. Use the navigation above.</p>;
+}
+
+async function signOut(user: StoredSession) {
+  await session.signOut();
+  // Revokes the login on the server too; the page has signed out whatever the answer.
+  await publicUsers.logout({ refreshToken: user.refreshToken }).catch(() => undefined);
+}
+
+function Shell({ user }: { user: StoredSession }) {
+  const learner = user.roles.includes("STUDENT");
+  const teacher = isInstructor(user);
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href="/">
+          Campus
+        </a>
+        <nav aria-label="Main">
+          {learner && <a href="/courses">My courses</a>}
+          {learner && <a href="/attendance">My attendance</a>}
+          {teacher && <a href="/teaching">Teaching</a>}
+        </nav>
+        <span class="who">{user.displayName}</span>
+        <button type="button" class="link" onClick={() => void signOut(user)}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">
+        <Router>
+          <Route path="/" component={() => <Home user={user} />} />
+          <Route path="/courses" component={() => <MyCourses />} />
+          <Route path="/courses/:courseId" component={CoursePage} />
+          <Route path="/attendance" component={() => <MyAttendance user={user} />} />
+          <Route path="/teaching" component={() => <Teaching user={user} />} />
+          <Route path="/teaching/:courseId" component={CourseEditor} />
+          <Route path="/teaching/:courseId/sessions" component={SessionsPage} />
+          <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
+          <Route default component={NotFound} />
+        </Router>
+      </main>
+    </>
+  );
+}
+
+export function App() {
+  const user = useSignedIn();
+  return <LocationProvider>{user ? <Shell user={user} /> : <SignIn />}</LocationProvider>;
+}

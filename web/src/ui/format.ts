@@ -1,0 +1,48 @@
+// Dates and numbers in the browser's locale.
+
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
+
+/** A timestamp as a date and time, or "—" when absent. */
+export function formatTime(timestamp: Timestamp | undefined): string {
+  return timestamp ? dateTime.format(timestampDate(timestamp)) : "—";
+}
+
+/** A calendar date (`YYYY-MM-DD`, as the API sends session dates). */
+export function formatDay(isoDate: string): string {
+  const parsed = new Date(`${isoDate}T00:00:00Z`);
+  return Number.isNaN(parsed.getTime()) ? isoDate : day.format(parsed);
+}
+
+/** A rate in basis points (10000 = 100 %). */
+export function formatRate(basisPoints: number): string {
+  return percent.format(basisPoints / 10_000);
+}
+
+/** A ratio between 0 and 1. */
+export function formatShare(share: number): string {
+  return percent.format(share);
+}
+
+/** A day as `YYYY-MM-DD` in the browser's zone. */
+function isoDay(day: Date): string {
+  const month = String(day.getMonth() + 1).padStart(2, "0");
+  const date = String(day.getDate()).padStart(2, "0");
+  return `${day.getFullYear()}-${month}-${date}`;
+}
+
+/** Today as `YYYY-MM-DD` in the browser's zone. */
+export function today(): string {
+  return isoDay(new Date());
+}
+
+/** The last `days` days up to today, as the API's date range (at most 366 days). */
+export function lastDays(days: number): { startDate: string; endDate: string } {
+  const start = new Date();
+  start.setDate(start.getDate() - (days - 1));
+  return { startDate: isoDay(start), endDate: today() };
+}
