@@ -11,8 +11,9 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
  4. Service names resolve to every pod the Service selects (headless: all of them).
  5. Run the startup probes with their thresholds, then keep readiness and liveness probing.
  6. `kubectl exec` the first admin into a users pod, then a school's first day through the
-    Services, alternating replicas (smoke.py); scrape each pod's metrics where its
-    annotations point: every pod answered calls, and stays under its memory limit.
+    Services, alternating replicas (smoke.py); the image's dashboard is served at `/`;
+    scrape each pod's metrics where its annotations point: every pod answered calls, and
+    stays under its memory limit.
  7. NetworkPolicies are enforced (nftables per pod); exactly docs/ARCHITECTURE.md's calls connect.
     Then progress is restarted pod by pod while courses, which calls it, keeps answering
     "my courses" with progress: no call may fail.
@@ -105,6 +106,7 @@ class Rehearsal:
         self.check_security()
         self.watches, self.probe_checks = {name: self.watch(name) for name in self.running}, 0
         student = self.first_day()
+        self.check_dashboard()
         self.check_policies()
         self.scrape()
         self.roll("progress", student)
@@ -117,6 +119,24 @@ class Rehearsal:
             say(f"pod/{name}: {result.result()}")
         self.check_traces()
         self.backup_and_restore()
+
+    def check_dashboard(self):
+        """Every pod serves the image's dashboard at `/` on its gRPC port: index.html, and the
+        hashed script it names with an immutable cache lifetime."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for name in self.running:
+            base = f"http://{self.pods[name].address}:50051"
+            with opener.open(base + "/", timeout=5) as response:
+                page = response.read().decode()
+                if response.status != 200 or '<div id="app">' not in page:
+                    raise RuntimeError(f"pod/{name}: / is not the dashboard ({response.status})")
+            script = re.search(r'src="(/assets/[^"]+\.js)"', page)
+            if not script:
+                raise RuntimeError(f"pod/{name}: the dashboard's index.html names no script")
+            with opener.open(base + script.group(1), timeout=5) as response:
+                if "immutable" not in response.headers.get("cache-control", ""):
+                    raise RuntimeError(f"pod/{name}: {script.group(1)} is not cached as immutable")
+        say(f"the dashboard is served at / by every pod ({len(self.running)})")
 
     def metrics_url(self, pod):
         """Where Prometheus scrapes the pod, from its annotations."""

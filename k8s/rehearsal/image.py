@@ -86,7 +86,8 @@ def copy_context(context, sources, destination, is_ignored):
 
 
 def run_build_stage(stage, context, workdir):
-    """The build stage: its COPYs into `workdir` (WORKDIR's stand-in), then its RUN commands."""
+    """A build stage: its COPYs into `workdir` (WORKDIR's stand-in), then its RUN commands
+    (the dashboard's stage with this machine's Node.js, the binary's with its Rust)."""
     for entry in workdir.iterdir() if workdir.exists() else []:
         if entry.name != "target":
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
@@ -158,7 +159,11 @@ def build(context, work):
             relative = pathlib.PurePosixPath(source).relative_to(workdir)
             target = root / copy.destination.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(directory / relative, target)
+            if (directory / relative).is_dir():
+                # As Docker does: a folder's contents, into the destination folder.
+                shutil.copytree(directory / relative, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(directory / relative, target)
     uid, _, gid = runtime.user.partition(":")
     return Image(
         root=root,

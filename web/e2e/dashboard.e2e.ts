@@ -105,7 +105,7 @@ describe("learner", () => {
 });
 
 describe("instructor", () => {
-  it("creates a course, adds and reorders lessons and publishes it", async () => {
+  it("creates a course, adds, reorders and edits lessons and publishes it", async () => {
     const watched = await openPage(browser, baseUrl);
     const { page } = watched;
     await signIn(page, "northfield", INSTRUCTOR);
@@ -123,6 +123,14 @@ describe("instructor", () => {
     await expect
       .poll(() => page.locator(".lesson h3").allTextContents())
       .toEqual(["Triangles", "Angles"]);
+    await page.getByRole("button", { name: "Edit Angles" }).click();
+    const editor = page.getByRole("form", { name: "Edit Angles" });
+    await editor.getByLabel("Lesson title").fill("Angles and lines");
+    await editor.getByLabel("Content").fill("Measuring angles.");
+    await editor.getByRole("button", { name: "Save lesson" }).click();
+    await expect
+      .poll(() => page.locator(".lesson h3").allTextContents())
+      .toEqual(["Triangles", "Angles and lines"]);
     await page.getByRole("button", { name: "Publish" }).click();
     await expect.poll(() => page.locator(".badge").textContent()).toBe("published");
     await done(watched);

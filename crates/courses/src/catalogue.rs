@@ -7,6 +7,7 @@ use campus_proto::{
         AddLessonRequest, AddLessonResponse, Course, CourseStatus, CreateCourseRequest,
         CreateCourseResponse, ListCoursesRequest, ListCoursesResponse, ListLessonsRequest,
         ListLessonsResponse, ReorderLessonsRequest, ReorderLessonsResponse, UpdateCourseRequest,
+        UpdateLessonRequest, UpdateLessonResponse,
     },
     events::{CourseCreated, CourseUpdated},
     users::{BatchGetUsersRequest, Role, users_service_client::UsersServiceClient},
@@ -551,6 +552,60 @@ impl Courses {
         self.invalidate_course(&course).await;
         Ok(ReorderLessonsResponse {
             lessons: lessons.iter().map(lesson_message).collect(),
+        })
+    }
+
+    pub(crate) async fn update_lesson(
+        &self,
+        caller: &Caller,
+        body: UpdateLessonRequest,
+    ) -> Result<UpdateLessonResponse, CoursesError> {
+        let mut violations = Vec::new();
+        if body.lesson_id.is_empty() {
+            violations.push(("lesson_id", "is required".to_owned()));
+        }
+        let title = body
+            .title
+            .as_deref()
+            .map(check_title)
+            .transpose()
+            .map_err(|why| violations.push(("title", why)))
+            .ok()
+            .flatten();
+        let content = body
+            .content
+            .as_deref()
+            .map(|content| check_text(content, MAX_CONTENT))
+            .transpose()
+            .map_err(|why| violations.push(("content", why)))
+            .ok()
+            .flatten();
+        if !violations.is_empty() {
+            return Err(CoursesError::Invalid(violations));
+        }
+        let course = self.editable_course(caller, &body.course_id).await?;
+        let mut tx = self.begin().await?;
+        let now = now_micros();
+        let lesson = store::update_lesson(
+            &mut tx,
+            &course.id,
+            &body.lesson_id,
+            title.as_deref(),
+            content.as_deref(),
+            now,
+        )
+        .await?
+        .ok_or(CoursesError::NotFound("lesson"))?;
+        let mut course = store::course_in(&mut tx, &course.id)
+            .await?
+            .ok_or(CoursesError::NotFound("course"))?;
+        course.updated_at = now;
+        tx.publish(&course.id, &course.school_id, &updated_event(&course))
+            .await?;
+        tx.commit().await?;
+        self.invalidate_course(&course).await;
+        Ok(UpdateLessonResponse {
+            lesson: Some(lesson_message(&lesson)),
         })
     }
 

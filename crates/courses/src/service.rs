@@ -8,8 +8,8 @@ use campus_proto::courses::{
     ListCoursesResponse, ListEnrollmentsRequest, ListEnrollmentsResponse, ListLessonsRequest,
     ListLessonsResponse, PublishCourseRequest, PublishCourseResponse, RemoveLessonRequest,
     RemoveLessonResponse, ReorderLessonsRequest, ReorderLessonsResponse, UnenrollRequest,
-    UnenrollResponse, UpdateCourseRequest, UpdateCourseResponse,
-    courses_service_server::CoursesService,
+    UnenrollResponse, UpdateCourseRequest, UpdateCourseResponse, UpdateLessonRequest,
+    UpdateLessonResponse, courses_service_server::CoursesService,
 };
 use campus_runtime::auth::caller;
 use tonic::{Request, Response, Status};
@@ -103,6 +103,16 @@ impl CoursesService for Courses {
         let caller = caller(&request)?;
         Ok(Response::new(
             self.reorder_lessons(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_lesson(
+        &self,
+        request: Request<UpdateLessonRequest>,
+    ) -> Reply<UpdateLessonResponse> {
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.update_lesson(&caller, request.into_inner()).await?,
         ))
     }
 

@@ -257,6 +257,32 @@ pub(crate) async fn reorder_lessons(
     })
 }
 
+/// Sets a lesson's title and content where given; returns it as changed, or `None` when the
+/// course has no such lesson.
+pub(crate) async fn update_lesson(
+    tx: &mut Tx,
+    course_id: &str,
+    lesson_id: &str,
+    title: Option<&str>,
+    content: Option<&str>,
+    now: i64,
+) -> Result<Option<LessonRow>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE lessons SET title = COALESCE($3, title), content = COALESCE($4, content), \
+         updated_at = $5 WHERE id = $1 AND course_id = $2 RETURNING {LESSON_COLUMNS}"
+    );
+    on_tx!(tx, conn => {
+        sqlx::query_as::<_, LessonRow>(&sql)
+            .bind(lesson_id)
+            .bind(course_id)
+            .bind(title)
+            .bind(content)
+            .bind(now)
+            .fetch_optional(conn)
+            .await
+    })
+}
+
 /// Removes a lesson and closes the gap; returns whether it was there.
 pub(crate) async fn remove_lesson(
     tx: &mut Tx,

@@ -91,6 +91,9 @@ export function CourseEditor() {
   const current = course.data?.course;
   const [title, setTitle] = useState<string | null>(null);
   const [description, setDescription] = useState<string | null>(null);
+  const [editing, setEditing] = useState<{ id: string; title: string; content: string } | null>(
+    null,
+  );
   const [lessonTitle, setLessonTitle] = useState("");
   const [lessonContent, setLessonContent] = useState("");
   const action = useAction();
@@ -138,6 +141,21 @@ export function CourseEditor() {
       await api.courses.reorderLessons({ courseId, lessonIds: ids });
       lessons.reload();
     });
+  };
+  const saveLesson = (event: Event) => {
+    event.preventDefault();
+    if (!editing) return;
+    void action
+      .run(async () => {
+        await api.courses.updateLesson({
+          courseId,
+          lessonId: editing.id,
+          title: editing.title,
+          content: editing.content,
+        });
+        lessons.reload();
+      })
+      .then((saved) => saved && setEditing(null));
   };
   const remove = (lessonId: string) =>
     void action.run(async () => {
@@ -188,29 +206,69 @@ export function CourseEditor() {
       <ProblemBanner problem={action.problem} />
       <h2>Lessons</h2>
       <ol class="lessons" aria-label="Lessons">
-        {lessons.data?.map((lesson, index) => (
-          <li class="lesson" key={lesson.id}>
-            <div>
-              <h3>{lesson.title}</h3>
-              <p>{lesson.content}</p>
-            </div>
-            <div class="lesson-actions">
-              <button type="button" onClick={() => move(index, -1)} disabled={index === 0}>
-                Up <span class="sr-only">{lesson.title}</span>
-              </button>
-              <button
-                type="button"
-                onClick={() => move(index, 1)}
-                disabled={index === (lessons.data?.length ?? 0) - 1}
-              >
-                Down <span class="sr-only">{lesson.title}</span>
-              </button>
-              <button type="button" onClick={() => remove(lesson.id)}>
-                Remove <span class="sr-only">{lesson.title}</span>
-              </button>
-            </div>
-          </li>
-        ))}
+        {lessons.data?.map((lesson, index) =>
+          editing?.id === lesson.id ? (
+            <li class="lesson" key={lesson.id}>
+              <form class="lesson-edit" onSubmit={saveLesson} aria-label={`Edit ${lesson.title}`}>
+                <label>
+                  Lesson title
+                  <input
+                    value={editing.title}
+                    onInput={(e) => setEditing({ ...editing, title: e.currentTarget.value })}
+                    required
+                  />
+                  <FieldProblem problem={action.problem} field="title" />
+                </label>
+                <label>
+                  Content
+                  <textarea
+                    value={editing.content}
+                    onInput={(e) => setEditing({ ...editing, content: e.currentTarget.value })}
+                  />
+                  <FieldProblem problem={action.problem} field="content" />
+                </label>
+                <div class="buttons">
+                  <button type="submit" disabled={action.busy}>
+                    Save lesson
+                  </button>
+                  <button type="button" onClick={() => setEditing(null)}>
+                    Cancel
+                  </button>
+                </div>
+              </form>
+            </li>
+          ) : (
+            <li class="lesson" key={lesson.id}>
+              <div>
+                <h3>{lesson.title}</h3>
+                <p>{lesson.content}</p>
+              </div>
+              <div class="lesson-actions">
+                <button
+                  type="button"
+                  onClick={() =>
+                    setEditing({ id: lesson.id, title: lesson.title, content: lesson.content })
+                  }
+                >
+                  Edit <span class="sr-only">{lesson.title}</span>
+                </button>
+                <button type="button" onClick={() => move(index, -1)} disabled={index === 0}>
+                  Up <span class="sr-only">{lesson.title}</span>
+                </button>
+                <button
+                  type="button"
+                  onClick={() => move(index, 1)}
+                  disabled={index === (lessons.data?.length ?? 0) - 1}
+                >
+                  Down <span class="sr-only">{lesson.title}</span>
+                </button>
+                <button type="button" onClick={() => remove(lesson.id)}>
+                  Remove <span class="sr-only">{lesson.title}</span>
+                </button>
+              </div>
+            </li>
+          ),
+        )}
       </ol>
       <form class="panel" onSubmit={addLesson} aria-labelledby="new-lesson">
         <h3 id="new-lesson">Add a lesson</h3>
