@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run demo web web-lint web-test screenshots test lint fmt proto-lint proto-breaking bench \
+.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint fmt proto-lint proto-breaking bench \
 	k8s-venv k8s-validate k8s-rehearse
 
 all: build
@@ -45,6 +45,12 @@ web-lint: web/node_modules/.package-lock.json
 web-test: web
 	$(CARGO) build --locked --bin campus
 	cd web && npm test && npm run e2e
+
+## web-figures: the dashboard's figures for BENCHMARKS.md (first-load size, first render, live
+## delivery at 100 marks a second) into target/e2e/figures.json
+web-figures: web
+	$(CARGO) build --locked --bin campus
+	cd web && npm run figures
 
 ## screenshots: the browser tests' screenshots of the main views, copied into docs/ for the README
 screenshots: web-test

@@ -1,7 +1,7 @@
 // What an instructor sees: their courses and the course editor, sessions with attendance
 // charts, and the roster grid where attendance is taken, with marks from other devices live.
 
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, requestId, session } from "../api/client";
@@ -611,9 +611,14 @@ export function TakeAttendance() {
           <h2 id="live-board">Live board</h2>
           <ol class="live-marks" aria-live="polite">
             {recent.map((entry) => (
-              <li key={`${entry.studentId}-${entry.markedAt?.seconds}-${entry.status}`}>
+              <li
+                key={`${entry.studentId}-${entry.markedAt?.seconds}.${entry.markedAt?.nanos}-${entry.status}`}
+              >
                 <strong>{names.get(entry.studentId) ?? entry.studentId}</strong>{" "}
-                {statusWords(entry.status)} · {formatTime(entry.markedAt)}
+                {statusWords(entry.status)} ·{" "}
+                <time dateTime={entry.markedAt ? timestampDate(entry.markedAt).toISOString() : ""}>
+                  {formatTime(entry.markedAt)}
+                </time>
               </li>
             ))}
           </ol>
