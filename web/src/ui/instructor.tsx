@@ -24,7 +24,12 @@ export function Teaching({ user }: { user: StoredSession }) {
   const courses = useLoad(
     () =>
       api.courses
-        .listCourses({ schoolId: user.schoolId, instructorId: user.userId, pageSize: 200 })
+        .listCourses({
+          schoolId: user.schoolId,
+          // A school admin looks after every course of the school; an instructor, their own.
+          instructorId: user.roles.includes("SCHOOL_ADMIN") ? "" : user.userId,
+          pageSize: 200,
+        })
         .then((page) => page.courses),
     user.userId,
   );
