@@ -30,15 +30,11 @@ use campus_proto::{
         get_school_request::Key, users_service_client::UsersServiceClient,
     },
 };
+use campus_runtime::bearer::{Bearer, BearerChannel};
 use futures::{StreamExt as _, TryStreamExt as _, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use time::{Date, Duration as Days, OffsetDateTime, Weekday};
-use tonic::{
-    Code,
-    metadata::{Ascii, MetadataValue},
-    service::interceptor::InterceptedService,
-    transport::Channel,
-};
+use tonic::{Code, transport::Channel};
 
 /// Everything `campus demo` is configured with.
 #[derive(Debug, Clone, clap::Args)]
@@ -148,23 +144,7 @@ const COURSES: [(&str, &[&str]); 6] = [
 /// Weeks of the term, ending this week; two sessions a week (Monday and Thursday).
 const TERM_WEEKS: i64 = 8;
 
-type Authed = InterceptedService<Channel, Bearer>;
-
-/// Adds a bearer token to every call.
-#[derive(Debug, Clone)]
-struct Bearer(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+type Authed = BearerChannel;
 
 /// The connection to the server and the bar that shows how far the demo got.
 struct Demo {
@@ -191,10 +171,9 @@ struct Course {
 
 impl Demo {
     fn as_user(&self, token: &str) -> anyhow::Result<Authed> {
-        let value = format!("Bearer {token}")
-            .parse()
-            .context("the access token is not a valid header value")?;
-        Ok(InterceptedService::new(self.channel.clone(), Bearer(value)))
+        Ok(Bearer::new(token)
+            .context("the access token is not a valid header value")?
+            .on(self.channel.clone()))
     }
 
     async fn login(&self, school_id: &str, email: &str, password: &str) -> anyhow::Result<Authed> {

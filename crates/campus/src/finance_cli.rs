@@ -181,16 +181,11 @@ pub async fn import(
         .connect()
         .await
         .with_context(|| format!("CAMPUS_ADDR: connecting to {addr}"))?;
-    let bearer: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = format!("Bearer {token}")
-        .parse()
-        .context("CAMPUS_TOKEN is not a valid header value")?;
-    let mut client =
-        FinanceServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
-            request
-                .metadata_mut()
-                .insert("authorization", bearer.clone());
-            Ok(request)
-        });
+    let mut client = FinanceServiceClient::new(
+        campus_runtime::bearer::Bearer::new(token)
+            .context("CAMPUS_TOKEN is not a valid header value")?
+            .on(channel),
+    );
     let report = client
         .import_transactions(stream)
         .await

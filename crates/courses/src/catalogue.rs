@@ -21,8 +21,8 @@ use campus_store::{Tx, idempotency::Request};
 use crate::{
     Courses,
     domain::{
-        MAX_CONTENT, MAX_DESCRIPTION, MAX_QUERY, can_edit, can_see, check_text, check_title,
-        status_code, status_of,
+        MAX_CONTENT, MAX_DESCRIPTION, MAX_QUERY, can_edit, can_see, check_optional, check_text,
+        check_title, status_code, status_of,
     },
     error::CoursesError,
     keys,
@@ -276,22 +276,13 @@ impl Courses {
         body: UpdateCourseRequest,
     ) -> Result<Course, CoursesError> {
         let mut violations = Vec::new();
-        let title = body
-            .title
-            .as_deref()
-            .map(check_title)
-            .transpose()
-            .map_err(|why| violations.push(("title", why)))
-            .ok()
-            .flatten();
-        let description = body
-            .description
-            .as_deref()
-            .map(|text| check_text(text, MAX_DESCRIPTION))
-            .transpose()
-            .map_err(|why| violations.push(("description", why)))
-            .ok()
-            .flatten();
+        let title = check_optional(body.title.as_deref(), "title", check_title, &mut violations);
+        let description = check_optional(
+            body.description.as_deref(),
+            "description",
+            |text| check_text(text, MAX_DESCRIPTION),
+            &mut violations,
+        );
         if !violations.is_empty() {
             return Err(CoursesError::Invalid(violations));
         }
@@ -564,22 +555,13 @@ impl Courses {
         if body.lesson_id.is_empty() {
             violations.push(("lesson_id", "is required".to_owned()));
         }
-        let title = body
-            .title
-            .as_deref()
-            .map(check_title)
-            .transpose()
-            .map_err(|why| violations.push(("title", why)))
-            .ok()
-            .flatten();
-        let content = body
-            .content
-            .as_deref()
-            .map(|content| check_text(content, MAX_CONTENT))
-            .transpose()
-            .map_err(|why| violations.push(("content", why)))
-            .ok()
-            .flatten();
+        let title = check_optional(body.title.as_deref(), "title", check_title, &mut violations);
+        let content = check_optional(
+            body.content.as_deref(),
+            "content",
+            |text| check_text(text, MAX_CONTENT),
+            &mut violations,
+        );
         if !violations.is_empty() {
             return Err(CoursesError::Invalid(violations));
         }
@@ -596,12 +578,7 @@ impl Courses {
         )
         .await?
         .ok_or(CoursesError::NotFound("lesson"))?;
-        let mut course = store::course_in(&mut tx, &course.id)
-            .await?
-            .ok_or(CoursesError::NotFound("course"))?;
-        course.updated_at = now;
-        tx.publish(&course.id, &course.school_id, &updated_event(&course))
-            .await?;
+        let course = lessons_changed(&mut tx, &course.id, now).await?;
         tx.commit().await?;
         self.invalidate_course(&course).await;
         Ok(UpdateLessonResponse {
@@ -623,12 +600,7 @@ impl Courses {
         if store::remove_lesson(&mut tx, &course.id, lesson_id).await? {
             let now = now_micros();
             store::add_lesson_count(&mut tx, &course.id, -1, now).await?;
-            let mut course = store::course_in(&mut tx, &course.id)
-                .await?
-                .ok_or(CoursesError::NotFound("course"))?;
-            course.updated_at = now;
-            tx.publish(&course.id, &course.school_id, &updated_event(&course))
-                .await?;
+            let course = lessons_changed(&mut tx, &course.id, now).await?;
             tx.commit().await?;
             self.invalidate_course(&course).await;
         }
@@ -662,4 +634,20 @@ impl Courses {
             next_page_token,
         })
     }
+}
+
+/// After a change to a course's lessons in `tx`: the course as changed at `now`, its
+/// `course.updated` event published in the same transaction.
+async fn lessons_changed(
+    tx: &mut Tx,
+    course_id: &str,
+    now: i64,
+) -> Result<CourseRow, CoursesError> {
+    let mut course = store::course_in(tx, course_id)
+        .await?
+        .ok_or(CoursesError::NotFound("course"))?;
+    course.updated_at = now;
+    tx.publish(&course.id, &course.school_id, &updated_event(&course))
+        .await?;
+    Ok(course)
 }

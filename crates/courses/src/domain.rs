@@ -26,6 +26,23 @@ pub(crate) fn check_title(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// Checks an optional field with `check`: its checked value, or `None` when it is unset or
+/// invalid (then the violation is recorded under `field`).
+pub(crate) fn check_optional(
+    value: Option<&str>,
+    field: &'static str,
+    check: impl Fn(&str) -> Result<String, String>,
+    violations: &mut Vec<(&'static str, String)>,
+) -> Option<String> {
+    match value.map(check)? {
+        Ok(checked) => Some(checked),
+        Err(why) => {
+            violations.push((field, why));
+            None
+        }
+    }
+}
+
 /// A free text of at most `max` characters.
 pub(crate) fn check_text(value: &str, max: usize) -> Result<String, String> {
     if value.chars().count() > max {

@@ -24,13 +24,12 @@ use campus_proto::{
         users_service_client::UsersServiceClient,
     },
 };
-use campus_runtime::api::micros;
-use rand_distr::Distribution as _;
-use tonic::{
-    metadata::{Ascii, MetadataValue},
-    service::interceptor::InterceptedService,
-    transport::Channel,
+use campus_runtime::{
+    api::micros,
+    bearer::{Bearer, BearerChannel},
 };
+use rand_distr::Distribution as _;
+use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::{
@@ -86,33 +85,14 @@ pub struct Outcome {
     pub extra: Vec<(String, String)>,
 }
 
-type Authed = InterceptedService<Channel, Bearer>;
-
-/// Adds a bearer token to every call.
-#[derive(Debug, Clone)]
-pub struct Bearer(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+type Authed = BearerChannel;
 
 async fn connect(url: &str) -> Result<Channel, Error> {
     Ok(Channel::from_shared(url.to_owned())?.connect().await?)
 }
 
 async fn authed(url: &str, token: &str) -> Result<Authed, Error> {
-    Ok(InterceptedService::new(
-        connect(url).await?,
-        Bearer(format!("Bearer {token}").parse()?),
-    ))
+    Ok(Bearer::new(token)?.on(connect(url).await?))
 }
 
 /// `connections` authenticated channels.

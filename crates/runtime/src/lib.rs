@@ -21,6 +21,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backoff;
+pub mod bearer;
 pub mod call_context;
 pub mod client;
 pub mod config;

@@ -12,6 +12,7 @@ use std::{
 };
 
 use campus_proto::users::{LoginRequest, users_service_client::UsersServiceClient};
+use campus_runtime::bearer::{Bearer, BearerChannel};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
@@ -78,23 +79,7 @@ pub const PLATFORM_ADMIN_EMAIL: &str = "admin@campus.test";
 pub const PLATFORM_ADMIN_PASSWORD: &str = "admin password 1";
 
 /// A channel that sends a bearer token on every call.
-pub type AuthedChannel = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
-
-/// Adds `authorization: Bearer …`.
-#[derive(Debug, Clone)]
-pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+pub type AuthedChannel = BearerChannel;
 
 /// A running server process; [`TestCampus::shutdown`] stops it as Kubernetes does (SIGTERM)
 /// and returns how it exited. Dropped without shutdown, the process is killed.
@@ -302,12 +287,7 @@ impl TestCampus {
 
     /// A channel whose calls carry `authorization: Bearer <token>`.
     pub async fn channel_as(&self, token: &str) -> Result<AuthedChannel, Error> {
-        let value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
-            format!("Bearer {token}").parse()?;
-        Ok(tonic::service::interceptor::InterceptedService::new(
-            self.channel().await?,
-            Bearer(value),
-        ))
+        Ok(Bearer::new(token)?.on(self.channel().await?))
     }
 
     /// Creates a platform admin (once per server, as `campus users create-admin` does) and

@@ -15,6 +15,7 @@ import {
   type WatchAttendanceResponse,
 } from "../gen/campus/progress/v1/progress_pb";
 import { PointsChart } from "./chart";
+import { useCourseAndLessons } from "./course";
 import { FieldProblem, LiveBadge, Page, ProblemBanner, useAction, useLoad } from "./common";
 import { formatDay, formatRate, formatTime, lastDays, today } from "./format";
 import { statusWords } from "./learner";
@@ -88,11 +89,7 @@ export function Teaching({ user }: { user: StoredSession }) {
 export function CourseEditor() {
   const { params } = useRoute();
   const courseId = params.courseId ?? "";
-  const course = useLoad(() => api.courses.getCourse({ courseId }), courseId);
-  const lessons = useLoad(
-    () => api.courses.listLessons({ courseId, pageSize: 200 }).then((page) => page.lessons),
-    courseId,
-  );
+  const { course, lessons } = useCourseAndLessons(courseId);
   const current = course.data?.course;
   const [title, setTitle] = useState<string | null>(null);
   const [description, setDescription] = useState<string | null>(null);

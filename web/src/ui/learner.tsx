@@ -6,6 +6,7 @@ import type { StoredSession } from "../api/session";
 import { ProgressState } from "../gen/campus/courses/v1/courses_pb";
 import { AttendanceStatus, LessonProgressState } from "../gen/campus/progress/v1/progress_pb";
 import { Page, ProblemBanner, ProgressBar, useAction, useLoad } from "./common";
+import { useCourseAndLessons } from "./course";
 import { formatDay, formatShare, formatTime, lastDays } from "./format";
 
 export function MyCourses() {
@@ -45,11 +46,7 @@ export function MyCourses() {
 export function CoursePage() {
   const { params } = useRoute();
   const courseId = params.courseId ?? "";
-  const course = useLoad(() => api.courses.getCourse({ courseId }), courseId);
-  const lessons = useLoad(
-    () => api.courses.listLessons({ courseId, pageSize: 200 }).then((page) => page.lessons),
-    courseId,
-  );
+  const { course, lessons } = useCourseAndLessons(courseId);
   const progress = useLoad(() => api.progress.getCourseProgress({ courseId }), courseId);
   const action = useAction();
   const states = new Map(progress.data?.lessons.map((lesson) => [lesson.lessonId, lesson.state]));
