@@ -8,13 +8,11 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { UsersService } from "../src/gen/campus/users/v1/users_pb";
+import { DEMO_PASSWORD } from "./accounts";
 
 /** Where screenshots go (`target/e2e/`, beside the Rust build). */
 export const SHOTS = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../target/e2e");
 mkdirSync(SHOTS, { recursive: true });
-
-/** The password of every demo account. */
-export const DEMO_PASSWORD = "campus demo 2026";
 
 /** The flags a headless chromium needs on a machine with no network but loopback. */
 const FLAGS = [

@@ -5,6 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
 import { ProgressService, SummaryGroupBy } from "../src/gen/campus/progress/v1/progress_pb";
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./accounts";
 import {
   launch,
   openPage,
@@ -209,6 +210,18 @@ describe("instructor", () => {
     expect(summary.rows.length).toBeGreaterThan(5);
     expect(await page.locator("canvas").count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/instructor-chart.png`, fullPage: true });
+    await done(watched);
+  });
+});
+
+describe("platform admin", () => {
+  it("signs in without a school and sees the schools", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "", ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.waitForURL("**/schools");
+    const slugs = page.locator("tbody tr td:nth-child(2)");
+    await expect.poll(() => slugs.allTextContents()).toEqual(["northfield", "riverside"]);
     await done(watched);
   });
 });

@@ -14,9 +14,7 @@ declare module "vitest" {
   }
 }
 
-/** The platform admin the demo signs in as. */
-const ADMIN_EMAIL = "admin@campus.demo";
-const ADMIN_PASSWORD = "e2e admin password";
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./accounts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 

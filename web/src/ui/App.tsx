@@ -6,6 +6,7 @@ import { publicUsers, session, SESSION_CHANGED } from "../api/client";
 import type { StoredSession } from "../api/session";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
+import { Schools } from "./platform";
 import { SignIn } from "./SignIn";
 
 /** The stored session, kept current across this tab and the others. */
@@ -36,9 +37,15 @@ function isInstructor(user: StoredSession): boolean {
   return user.roles.includes("INSTRUCTOR") || user.roles.includes("SCHOOL_ADMIN");
 }
 
+/** Where each role starts. */
+function homeOf(user: StoredSession): string {
+  if (user.roles.includes("PLATFORM_ADMIN")) return "/schools";
+  return isInstructor(user) ? "/teaching" : "/courses";
+}
+
 function Home({ user }: { user: StoredSession }) {
   const { route } = useLocation();
-  useEffect(() => route(isInstructor(user) ? "/teaching" : "/courses", true), [user.userId]);
+  useEffect(() => route(homeOf(user), true), [user.userId]);
   return null;
 }
 
@@ -55,6 +62,7 @@ async function signOut(user: StoredSession) {
 function Shell({ user }: { user: StoredSession }) {
   const learner = user.roles.includes("STUDENT");
   const teacher = isInstructor(user);
+  const platform = user.roles.includes("PLATFORM_ADMIN");
   return (
     <>
       <a class="skip" href="#main">
@@ -68,6 +76,7 @@ function Shell({ user }: { user: StoredSession }) {
           {learner && <a href="/courses">My courses</a>}
           {learner && <a href="/attendance">My attendance</a>}
           {teacher && <a href="/teaching">Teaching</a>}
+          {platform && <a href="/schools">Schools</a>}
         </nav>
         <span class="who">{user.displayName}</span>
         <button type="button" class="link" onClick={() => void signOut(user)}>
@@ -84,6 +93,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/teaching/:courseId" component={CourseEditor} />
           <Route path="/teaching/:courseId/sessions" component={SessionsPage} />
           <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
+          <Route path="/schools" component={Schools} />
           <Route default component={NotFound} />
         </Router>
       </main>
