@@ -97,6 +97,12 @@ pub struct TestCampus {
     _database: Option<TestDatabase>,
 }
 
+/// The JSON entries of a server log, skipping lines that are not JSON (stderr).
+fn log_entries(log: &str) -> impl Iterator<Item = serde_json::Value> + '_ {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+}
+
 /// Starts one replica of every service on the database at `database_url`, sharing the Redis
 /// at `redis_url` (keys under `redis_prefix`) with the other replicas, and waits until it
 /// reports SERVING: two of these are a mesh in miniature.
@@ -194,10 +200,7 @@ impl TestCampus {
     async fn listening(&mut self) -> Result<(SocketAddr, SocketAddr), Error> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            for line in self.log()?.lines() {
-                let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
-                    continue;
-                };
+            for entry in log_entries(&self.log()?) {
                 if entry["message"] == "serving"
                     && let (Some(addr), Some(admin_addr)) =
                         (entry["local_addr"].as_str(), entry["admin_addr"].as_str())
@@ -224,10 +227,7 @@ impl TestCampus {
     pub async fn wait_for_logged(&self, message: &str, count: usize) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let logged = self
-                .log()?
-                .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            let logged = log_entries(&self.log()?)
                 .filter(|entry| entry["message"] == message)
                 .count();
             if logged >= count {
@@ -258,11 +258,7 @@ impl TestCampus {
         let before = self.log()?.len();
         let answer = call.await?;
         let log = self.log()?;
-        let statements = log
-            .get(before..)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        let statements = log_entries(log.get(before..).unwrap_or_default())
             .filter(|entry| entry["target"] == "sqlx::query")
             .filter(|entry| {
                 entry["spans"].as_array().is_some_and(|spans| {
