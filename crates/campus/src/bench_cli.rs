@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
 
 use anyhow::Context as _;
 use campus_loadgen::{
+    cpu::CpuProbe,
     load::LoadSettings,
     report::{RunReport, ScenarioReport},
     scenarios::{self, Target},
@@ -64,10 +65,11 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// Starts a child `campus` process that is killed when dropped.
-fn spawn(args: &[String]) -> anyhow::Result<Child> {
+/// Starts a child `campus` process (with `env` set) that is killed when dropped.
+fn spawn(args: &[String], env: &[(&str, &str)]) -> anyhow::Result<Child> {
     Command::new(std::env::current_exe().context("finding the campus binary")?)
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         // As the image ships it (Dockerfile): large blocks (argon2's 19 MiB) go back to the OS.
         .env("MALLOC_MMAP_THRESHOLD_", "1048576")
@@ -122,12 +124,26 @@ fn goal(report: &ScenarioReport, subscribers: usize) -> Option<(String, bool)> {
     };
     match report.name.as_str() {
         "get-course" => Some((
-            "≥ 70 % of baseline, p99 ≤ 2 ms at 64 in flight".into(),
-            ratio >= 0.70 && report.latency.p99_ms <= 2.0,
+            "≥ 80 % of baseline, p99 ≤ 2 ms at 64 in flight".into(),
+            ratio >= 0.80 && report.latency.p99_ms <= 2.0,
         )),
         "my-courses" => Some((
-            "≥ 35 % of baseline, p99 ≤ 5 ms".into(),
-            ratio >= 0.35 && report.latency.p99_ms <= 5.0,
+            "≥ 45 % of baseline, p99 ≤ 5 ms".into(),
+            ratio >= 0.45 && report.latency.p99_ms <= 5.0,
+        )),
+        "get-course-cold" => Some((
+            "≤ 60 µs Campus CPU per call".into(),
+            report.campus_cpu_us.is_some_and(|cpu| cpu <= 60.0),
+        )),
+        "my-courses-cold" => Some((
+            "≤ 150 µs Campus CPU and ≤ 300 µs PostgreSQL CPU per call, p99 ≤ 30 ms".into(),
+            report.campus_cpu_us.is_some_and(|cpu| cpu <= 150.0)
+                && report.postgres_cpu_us.is_some_and(|cpu| cpu <= 300.0)
+                && report.latency.p99_ms <= 30.0,
+        )),
+        "import" => Some((
+            "≥ 20,000 rows/s into PostgreSQL".into(),
+            report.throughput >= 20_000.0,
         )),
         "batch-mark" => Some((
             "≥ 20,000 marks/s into PostgreSQL".into(),
@@ -155,6 +171,68 @@ fn goal(report: &ScenarioReport, subscribers: usize) -> Option<(String, bool)> {
     }
 }
 
+/// How the benchmarked server is configured for a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As deployed: caches on.
+    Cached,
+    /// Every cache TTL 0, so each call takes the database path (the `-cold` scenarios).
+    Cold,
+}
+
+/// The benchmarked Campus server (`campus serve`, every service), a child process.
+struct Server {
+    process: Child,
+    mode: Mode,
+    url: String,
+    metrics: String,
+}
+
+impl Server {
+    /// Starts a server on new ports over the run's database and Redis prefix, and waits
+    /// until it serves. Servers of one run follow each other, never overlap.
+    async fn start(
+        settings: &BenchSettings,
+        database_url: &str,
+        run_id: &str,
+        mode: Mode,
+    ) -> anyhow::Result<Self> {
+        let (listen, admin) = (free_addr()?, free_addr()?);
+        let mut serve = vec![
+            "serve".to_owned(),
+            "--listen".into(),
+            listen.to_string(),
+            "--admin-listen".into(),
+            admin.to_string(),
+            "--database-url".into(),
+            database_url.to_owned(),
+            "--shutdown-delay".into(),
+            "0s".into(),
+        ];
+        if let Some(redis) = &settings.redis_url {
+            serve.extend([
+                "--redis-url".into(),
+                redis.clone(),
+                "--redis-prefix".into(),
+                format!("bench-{run_id}:"),
+            ]);
+        }
+        let env: &[(&str, &str)] = match mode {
+            Mode::Cached => &[],
+            Mode::Cold => &[("CAMPUS_COURSES_CACHE_TTL", "0s")],
+        };
+        let process = spawn(&serve, env)?;
+        let url = format!("http://{listen}");
+        wait_serving(&url).await?;
+        Ok(Self {
+            process,
+            mode,
+            url,
+            metrics: format!("http://{admin}/metrics"),
+        })
+    }
+}
+
 /// Runs the benchmark and prints (and writes) its report.
 pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
     let run_id = format!(
@@ -168,34 +246,17 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", scratch.join("bench.db").display()));
-    let (listen, admin, baseline) = (free_addr()?, free_addr()?, free_addr()?);
-    let mut serve = vec![
-        "serve".to_owned(),
-        "--listen".into(),
-        listen.to_string(),
-        "--admin-listen".into(),
-        admin.to_string(),
-        "--database-url".into(),
-        database_url.clone(),
-        "--shutdown-delay".into(),
-        "0s".into(),
-    ];
-    if let Some(redis) = &settings.redis_url {
-        serve.extend([
-            "--redis-url".into(),
-            redis.clone(),
-            "--redis-prefix".into(),
-            format!("bench-{run_id}:"),
-        ]);
-    }
-    let server = spawn(&serve)?;
-    let _baseline = spawn(&[
-        "bench-baseline".into(),
-        "--listen".into(),
-        baseline.to_string(),
-    ])?;
-    let (campus_url, baseline_url) = (format!("http://{listen}"), format!("http://{baseline}"));
-    wait_serving(&campus_url).await?;
+    let baseline = free_addr()?;
+    let mut server = Server::start(settings, &database_url, &run_id, Mode::Cached).await?;
+    let _baseline = spawn(
+        &[
+            "bench-baseline".into(),
+            "--listen".into(),
+            baseline.to_string(),
+        ],
+        &[],
+    )?;
+    let baseline_url = format!("http://{baseline}");
     wait_serving(&baseline_url).await?;
 
     let admin_email = format!("bench-admin-{run_id}@campus.test");
@@ -215,7 +276,7 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
     crate::users_cli::run(&users).await?;
     let admin_token = {
         use campus_proto::users::{LoginRequest, users_service_client::UsersServiceClient};
-        let channel = tonic::transport::Channel::from_shared(campus_url.clone())?
+        let channel = tonic::transport::Channel::from_shared(server.url.clone())?
             .connect()
             .await?;
         UsersServiceClient::new(channel)
@@ -230,21 +291,22 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
             .context("login returned no tokens")?
             .access_token
     };
-    let target = Target {
-        campus: campus_url,
+    let mut target = Target {
+        campus: server.url.clone(),
         baseline: baseline_url,
-        metrics: Some(format!("http://{admin}/metrics")),
-        server_pid: server.id(),
+        metrics: Some(server.metrics.clone()),
+        server_pid: server.process.id(),
         admin_token,
-        run_id,
+        run_id: run_id.clone(),
         connections: settings.connections,
         subscribers: settings.subscribers,
     };
-    let load = LoadSettings {
+    let mut load = LoadSettings {
         duration: settings.duration,
         warmup: settings.warmup,
         concurrency: settings.concurrency,
         rate: settings.rate,
+        cpu: CpuProbe::default(),
     };
     let mut names: Vec<String> = if settings.scenarios.is_empty() {
         scenarios::ALL
@@ -260,6 +322,22 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     let mut baseline_rate = None;
     for name in &names {
+        let mode = if scenarios::is_cold(name) {
+            Mode::Cold
+        } else {
+            Mode::Cached
+        };
+        if mode != server.mode {
+            drop(server);
+            server = Server::start(settings, &database_url, &run_id, mode).await?;
+            target.campus.clone_from(&server.url);
+            target.metrics = Some(server.metrics.clone());
+            target.server_pid = server.process.id();
+        }
+        load.cpu = CpuProbe {
+            server_pid: (name != "baseline").then_some(target.server_pid).flatten(),
+            postgres: name != "baseline" && database_url.starts_with("postgres"),
+        };
         let bar = ProgressBar::new(1000);
         bar.set_style(
             ProgressStyle::with_template("{msg:>20} [{bar:40}] {percent:>3}%")
@@ -275,6 +353,10 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("scenario {name}: {error}"))?;
         bar.finish_and_clear();
         let calls = outcome.measurement.throughput();
+        let per_unit = |seconds: Option<f64>| {
+            let units = outcome.measurement.ok as f64 * outcome.per_call;
+            seconds.filter(|_| units > 0.0).map(|s| s * 1e6 / units)
+        };
         if name == "baseline" {
             baseline_rate = Some(calls);
         }
@@ -287,6 +369,8 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
                 baseline_rate.map_or(0.0, |base| if base > 0.0 { calls / base } else { 0.0 })
             }),
             latency: outcome.measurement.latencies.percentiles(),
+            campus_cpu_us: per_unit(outcome.measurement.cpu.campus_seconds),
+            postgres_cpu_us: per_unit(outcome.measurement.cpu.postgres_seconds),
             errors: outcome.measurement.errors.clone(),
             extra: outcome.extra,
             goal: None,

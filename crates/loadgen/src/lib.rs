@@ -4,12 +4,14 @@
 //! # Layout
 //! - [`load`]: closed-loop (N in flight over M connections) and open-loop (fixed rate,
 //!   latency from the intended send time, so a stalled server cannot hide its tail) runners.
+//! - [`cpu`]: CPU time of the server and of PostgreSQL over the measured phase (`/proc`).
 //! - [`latency`]: HDR latency histograms and the figures taken from them.
 //! - [`baseline`]: the bare tonic server (one trivial unary method, nothing else).
 //! - [`scenarios`]: what each named scenario seeds and calls.
 //! - [`report`]: the table, the Markdown report and the JSON output.
 
 pub mod baseline;
+pub mod cpu;
 pub mod latency;
 pub mod load;
 pub mod report;

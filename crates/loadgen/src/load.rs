@@ -18,7 +18,10 @@ use std::{
 
 use tokio::sync::Mutex;
 
-use crate::latency::Latencies;
+use crate::{
+    cpu::{CpuProbe, CpuUse},
+    latency::Latencies,
+};
 
 /// How much load, for how long.
 #[derive(Debug, Clone)]
@@ -31,6 +34,8 @@ pub struct LoadSettings {
     pub concurrency: usize,
     /// Calls per second for open loop; `None` is closed loop.
     pub rate: Option<u64>,
+    /// Processes whose CPU time over the measured phase is reported.
+    pub cpu: CpuProbe,
 }
 
 /// What one run measured.
@@ -44,6 +49,8 @@ pub struct Measurement {
     pub latencies: Latencies,
     /// The measured time.
     pub elapsed: Duration,
+    /// CPU the probed processes spent in the measured time.
+    pub cpu: CpuUse,
 }
 
 impl Measurement {
@@ -139,6 +146,7 @@ where
         }));
     }
     let ticker = tokio::spawn(tick(start, settings.warmup + settings.duration, progress));
+    let cpu = tokio::spawn(cpu_between(settings.cpu.clone(), measure_from, end));
     for worker in workers {
         let _ = worker.await;
     }
@@ -149,6 +157,7 @@ where
         errors: tally.errors,
         latencies: tally.latencies,
         elapsed: settings.duration,
+        cpu: cpu.await.unwrap_or_default(),
     }
 }
 
@@ -171,6 +180,11 @@ where
     let tallies = Arc::new(Mutex::new(Tally::default()));
     let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let ticker = tokio::spawn(tick(start, total, progress));
+    let cpu = tokio::spawn(cpu_between(
+        settings.cpu.clone(),
+        measure_from,
+        start + total,
+    ));
     let mut inflight = Vec::new();
     for n in 0..calls {
         let due = start + interval.mul_f64(n as f64);
@@ -197,7 +211,16 @@ where
         errors: tally.errors,
         latencies: tally.latencies,
         elapsed: settings.duration,
+        cpu: cpu.await.unwrap_or_default(),
     }
+}
+
+/// CPU the probed processes spend from `from` to `to`.
+async fn cpu_between(probe: CpuProbe, from: Instant, to: Instant) -> CpuUse {
+    tokio::time::sleep_until(from.into()).await;
+    let before = probe.sample();
+    tokio::time::sleep_until(to.into()).await;
+    before.until(&probe.sample())
 }
 
 /// Reports the elapsed fraction ten times a second.
@@ -219,6 +242,7 @@ mod tests {
     };
 
     use super::{LoadSettings, run};
+    use crate::cpu::CpuProbe;
 
     /// A server that answers in 1 ms, except once it stalls for 200 ms.
     fn stalling_call()
@@ -247,6 +271,7 @@ mod tests {
             warmup: Duration::ZERO,
             concurrency: 1,
             rate: Some(500),
+            cpu: CpuProbe::default(),
         };
         let measured = run(&settings, stalling_call(), |_| {}).await;
         // At 500/s with one call in flight, the ~100 calls due during the 200 ms stall all
@@ -263,6 +288,7 @@ mod tests {
             warmup: Duration::ZERO,
             concurrency: 1,
             rate: None,
+            cpu: CpuProbe::default(),
         };
         let measured = run(&settings, stalling_call(), |_| {}).await;
         let p = measured.latencies.percentiles();

@@ -20,6 +20,10 @@ pub struct ScenarioReport {
     pub ratio_to_baseline: Option<f64>,
     /// Latency figures.
     pub latency: Percentiles,
+    /// Microseconds of CPU per call (per unit of `throughput`) spent by the Campus process.
+    pub campus_cpu_us: Option<f64>,
+    /// Microseconds of CPU per call spent by PostgreSQL's processes.
+    pub postgres_cpu_us: Option<f64>,
     /// Failed calls by gRPC code.
     pub errors: std::collections::BTreeMap<String, u64>,
     /// Other figures of the scenario (cache hit rate, server memory, delivery latency, …).
@@ -47,6 +51,16 @@ fn ratio(report: &ScenarioReport) -> String {
         .map_or_else(|| "1.00 (baseline)".to_owned(), |r| format!("{r:.2}"))
 }
 
+/// CPU per unit of throughput, Campus / PostgreSQL, in µs (`-` where not measured).
+fn cpu(report: &ScenarioReport) -> String {
+    let show = |us: Option<f64>| us.map_or_else(|| "-".to_owned(), |us| format!("{us:.0}"));
+    format!(
+        "{} / {}",
+        show(report.campus_cpu_us),
+        show(report.postgres_cpu_us)
+    )
+}
+
 fn goal(report: &ScenarioReport) -> String {
     match &report.goal {
         None => String::new(),
@@ -62,7 +76,7 @@ impl RunReport {
         let _ = writeln!(out, "{} — {}", self.environment, self.settings);
         let _ = writeln!(
             out,
-            "{:<20} {:>12} {:>9} {:>14} {:>8} {:>8} {:>8} {:>9} {:>7}",
+            "{:<20} {:>12} {:>9} {:>14} {:>8} {:>8} {:>8} {:>9} {:>7} {:>15}",
             "scenario",
             "throughput",
             "unit",
@@ -71,13 +85,14 @@ impl RunReport {
             "p99 ms",
             "p99.9",
             "max ms",
-            "errors"
+            "errors",
+            "CPU µs campus/pg"
         );
         for s in &self.scenarios {
             let errors: u64 = s.errors.values().sum();
             let _ = writeln!(
                 out,
-                "{:<20} {:>12.0} {:>9} {:>14} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>7}",
+                "{:<20} {:>12.0} {:>9} {:>14} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>7} {:>15}",
                 s.name,
                 s.throughput,
                 s.unit,
@@ -86,7 +101,8 @@ impl RunReport {
                 s.latency.p99_ms,
                 s.latency.p999_ms,
                 s.latency.max_ms,
-                errors
+                errors,
+                cpu(s)
             );
             for (key, value) in &s.extra {
                 let _ = writeln!(out, "    {key}: {value}");
@@ -109,11 +125,11 @@ impl RunReport {
         );
         let _ = writeln!(
             out,
-            "| scenario | throughput | vs baseline | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | other | goal |"
+            "| scenario | throughput | vs baseline | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | CPU µs per unit, Campus / PostgreSQL | other | goal |"
         );
         let _ = writeln!(
             out,
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
         );
         for s in &self.scenarios {
             let errors: u64 = s.errors.values().sum();
@@ -125,7 +141,7 @@ impl RunReport {
                 .join("; ");
             let _ = writeln!(
                 out,
-                "| {} | {:.0} {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} |",
+                "| {} | {:.0} {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |",
                 s.name,
                 s.throughput,
                 s.unit,
@@ -136,6 +152,7 @@ impl RunReport {
                 s.latency.p999_ms,
                 s.latency.max_ms,
                 errors,
+                cpu(s),
                 extra,
                 goal(s)
             );

@@ -11,7 +11,8 @@ use campus_proto::{
     },
     finance::{
         AccountKind, AnalyticsQuery, CreateAccountRequest, CreateTransactionRequest, DateRange,
-        GetAnalyticsRequest, ListCategoriesRequest, Money, TransactionKind,
+        GetAnalyticsRequest, ImportTransactionRow, ImportTransactionsRequest,
+        ListCategoriesRequest, Money, TransactionKind,
         finance_service_client::FinanceServiceClient,
     },
     progress::{
@@ -48,8 +49,31 @@ pub const ALL: &[&str] = &[
     "batch-mark",
     "create-transaction",
     "analytics",
+    "import",
     "watch",
+    "get-course-cold",
+    "my-courses-cold",
 ];
+
+/// Whether scenario `name` measures the database path: it runs against a server whose caches
+/// are off (TTL 0), each call for a different course or learner.
+#[must_use]
+pub fn is_cold(name: &str) -> bool {
+    name.ends_with("-cold")
+}
+
+/// Learners of `my-courses-cold`, each enrolled in [`COLD_COURSES_EACH`] courses.
+const COLD_LEARNERS: usize = 1_000;
+/// Courses per learner in `my-courses-cold`: as in `my-courses`.
+const COLD_COURSES_EACH: usize = 10;
+/// Courses of `get-course-cold`.
+const COLD_COURSES: usize = 500;
+/// Rows per `import` call (10 messages of 1,000).
+const IMPORT_ROWS: usize = 10_000;
+/// Imports in flight in `import`, each into its own account.
+const IMPORTS_IN_FLIGHT: usize = 2;
+/// Seeding calls in flight.
+const SEED_IN_FLIGHT: usize = 16;
 
 /// Where the servers are.
 #[derive(Debug, Clone)]
@@ -168,6 +192,36 @@ async fn seed_school(target: &Target, name: &str, students: usize) -> Result<See
         instructor,
         students: learners,
     })
+}
+
+/// `count` more students of a seeded school, created concurrently (not logged in: the
+/// scenarios using them call as staff on their behalf); returns their ids.
+async fn seed_learners(
+    target: &Target,
+    seeded: &Seeded,
+    count: usize,
+) -> Result<Vec<String>, Error> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let users = UsersServiceClient::new(authed(&target.campus, &target.admin_token).await?);
+    futures::stream::iter(0..count)
+        .map(|n| {
+            let mut users = users.clone();
+            let request = CreateUserRequest {
+                request_id: String::new(),
+                school_id: seeded.school_id.clone(),
+                email: format!("learner{n}@{}.example", seeded.school_id),
+                display_name: format!("Learner {n}"),
+                roles: vec![Role::Student as i32],
+                initial_password: PASSWORD.to_owned(),
+            };
+            async move {
+                let user = users.create_user(request).await?.into_inner().user;
+                Ok::<_, Error>(user.ok_or("no user")?.id)
+            }
+        })
+        .buffer_unordered(SEED_IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// `count` published courses of the school's instructor (with one lesson each).
@@ -634,9 +688,206 @@ pub async fn run_scenario(
                 vec![("transactions in range".into(), "200".into())],
             ))
         }
+        "get-course-cold" => {
+            let seeded = seed_school(target, "get-cold", 1).await?;
+            let courses = Arc::new(seed_courses(target, &seeded, COLD_COURSES).await?);
+            let channels = channels(target, &seeded.students[0].1).await?;
+            let measurement = run(
+                settings,
+                move |worker, n| {
+                    let mut client =
+                        CoursesServiceClient::new(channels[worker % channels.len()].clone());
+                    let course_id = courses[cold_pick(worker, n, courses.len())].clone();
+                    async move {
+                        client
+                            .get_course(GetCourseRequest { course_id })
+                            .await
+                            .map(drop)
+                            .map_err(code)
+                    }
+                },
+                progress,
+            )
+            .await;
+            Ok(calls(
+                measurement,
+                "calls/s",
+                1.0,
+                vec![("courses".into(), format!("{COLD_COURSES}, caches off"))],
+            ))
+        }
+        "my-courses-cold" => my_courses_cold(target, settings, progress).await,
+        "import" => import(target, settings, progress).await,
         "watch" => watch(target, settings, progress).await,
         other => Err(format!("unknown scenario {other:?}; known: {}", ALL.join(", ")).into()),
     }
+}
+
+/// The item out of `len` that worker `worker` asks for in its call `n`: workers walk the
+/// items from different starting points, so calls in flight are for different items.
+fn cold_pick(worker: usize, n: u64, len: usize) -> usize {
+    (worker * 7_919 + usize::try_from(n).unwrap_or(0)) % len.max(1)
+}
+
+/// `ListCoursesForUser` by an instructor for one of [`COLD_LEARNERS`] learners per call,
+/// each enrolled in 10 courses, against a server with caches off: the database path, with
+/// the users and progress fan-out every page needs.
+async fn my_courses_cold(
+    target: &Target,
+    settings: &LoadSettings,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<Outcome, Error> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let seeded = seed_school(target, "mine-cold", 1).await?;
+    let courses = seed_courses(target, &seeded, COLD_COURSES_EACH).await?;
+    let learners = Arc::new(seed_learners(target, &seeded, COLD_LEARNERS).await?);
+    let enrol = CoursesServiceClient::new(authed(&target.campus, &seeded.instructor.1).await?);
+    let pairs: Vec<(String, String)> = learners
+        .iter()
+        .flat_map(|learner| {
+            courses
+                .iter()
+                .map(move |course| (learner.clone(), course.clone()))
+        })
+        .collect();
+    futures::stream::iter(pairs)
+        .map(|(user_id, course_id)| {
+            let mut enrol = enrol.clone();
+            async move {
+                enrol.enroll(EnrollRequest { course_id, user_id }).await?;
+                Ok::<_, Error>(())
+            }
+        })
+        .buffer_unordered(SEED_IN_FLIGHT)
+        .try_collect::<()>()
+        .await?;
+    let channels = channels(target, &seeded.instructor.1).await?;
+    let measurement = run(
+        settings,
+        move |worker, n| {
+            let mut client = CoursesServiceClient::new(channels[worker % channels.len()].clone());
+            let user_id = learners[cold_pick(worker, n, learners.len())].clone();
+            async move {
+                client
+                    .list_courses_for_user(ListCoursesForUserRequest {
+                        user_id,
+                        ..ListCoursesForUserRequest::default()
+                    })
+                    .await
+                    .map(drop)
+                    .map_err(code)
+            }
+        },
+        progress,
+    )
+    .await;
+    Ok(Outcome {
+        measurement,
+        unit: "calls/s",
+        per_call: 1.0,
+        extra: vec![
+            ("learners".into(), format!("{COLD_LEARNERS}, caches off")),
+            ("courses per page".into(), COLD_COURSES_EACH.to_string()),
+        ],
+    })
+}
+
+/// `ImportTransactions` of [`IMPORT_ROWS`] new rows per call (messages of 1,000),
+/// [`IMPORTS_IN_FLIGHT`] imports at once, each into its own account: rows per second.
+async fn import(
+    target: &Target,
+    settings: &LoadSettings,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<Outcome, Error> {
+    let seeded = seed_school(target, "import", 1).await?;
+    let token = seeded.students[0].1.clone();
+    let mut finance = FinanceServiceClient::new(authed(&target.campus, &token).await?);
+    let mut accounts = Vec::new();
+    for n in 0..IMPORTS_IN_FLIGHT {
+        let account = finance
+            .create_account(CreateAccountRequest {
+                request_id: String::new(),
+                name: format!("Import {n}"),
+                kind: AccountKind::Bank as i32,
+                currency: "EUR".into(),
+                opening_balance_minor: 0,
+            })
+            .await?
+            .into_inner()
+            .account
+            .ok_or("no account")?;
+        accounts.push(account.id);
+    }
+    let food = finance
+        .list_categories(ListCategoriesRequest {
+            kind: TransactionKind::Expense as i32,
+            page_size: 200,
+            ..ListCategoriesRequest::default()
+        })
+        .await?
+        .into_inner()
+        .categories
+        .into_iter()
+        .next()
+        .ok_or("no category")?
+        .id;
+    let accounts = Arc::new(accounts);
+    let channel = authed(&target.campus, &token).await?;
+    let run_id = target.run_id.clone();
+    let pace = LoadSettings {
+        concurrency: IMPORTS_IN_FLIGHT,
+        ..settings.clone()
+    };
+    let measurement = run(
+        &pace,
+        move |worker, n| {
+            let mut client = FinanceServiceClient::new(channel.clone());
+            let account_id = accounts[worker % accounts.len()].clone();
+            let chunks: Vec<ImportTransactionsRequest> = (0..IMPORT_ROWS)
+                .map(|line| ImportTransactionRow {
+                    line_number: i64::try_from(line + 1).unwrap_or(0),
+                    idempotency_key: format!("{run_id}-{worker}-{n}-{line}"),
+                    account_id: account_id.clone(),
+                    category_id: food.clone(),
+                    kind: TransactionKind::Expense as i32,
+                    amount: Some(Money {
+                        amount_minor: 100 + i64::try_from(line % 900).unwrap_or(0),
+                        currency: "EUR".into(),
+                    }),
+                    description: format!("Imported {line}"),
+                    occurred_at: None,
+                })
+                .collect::<Vec<_>>()
+                .chunks(1_000)
+                .map(|rows| ImportTransactionsRequest {
+                    rows: rows.to_vec(),
+                })
+                .collect();
+            async move {
+                let report = client
+                    .import_transactions(futures::stream::iter(chunks))
+                    .await
+                    .map_err(code)?
+                    .into_inner();
+                if usize::try_from(report.accepted_count).ok() == Some(IMPORT_ROWS) {
+                    Ok(())
+                } else {
+                    Err(tonic::Code::DataLoss)
+                }
+            }
+        },
+        progress,
+    )
+    .await;
+    Ok(Outcome {
+        measurement,
+        unit: "rows/s",
+        per_call: IMPORT_ROWS as f64,
+        extra: vec![
+            ("rows per call".into(), IMPORT_ROWS.to_string()),
+            ("imports in flight".into(), IMPORTS_IN_FLIGHT.to_string()),
+        ],
+    })
 }
 
 fn prost_timestamp_now() -> campus_runtime::api::Timestamp {
