@@ -218,7 +218,8 @@ where
     /// The value under `key` (tagged with `tags`), from L1, else L2, else `load` — run once
     /// however many callers miss at the same time. Loaded values are kept for `ttl` (±10 %,
     /// so keys filled together do not expire together). The loader's error is shared by
-    /// every caller that waited on it.
+    /// every caller that waited on it. A `ttl` of zero turns caching off: every call runs
+    /// `load`, and nothing is kept in memory or in Redis.
     pub async fn get_or_load<E, F, Fut>(
         &self,
         key: &str,
@@ -231,6 +232,10 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        if ttl.is_zero() {
+            self.count("l1", "bypass");
+            return load().await.map_err(Arc::new);
+        }
         let full_key = self.versioned_key(key, tags).await;
         let ttl = jitter(ttl);
         // Without the invalidation channel, another replica's change is only seen when the
@@ -443,7 +448,10 @@ where
         let Some(redis) = self.redis() else {
             return;
         };
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        if millis == 0 {
+            return;
+        }
         self.redis_call("set", async {
             let mut connection = redis.pooled().await?;
             redis::cmd("SET")

@@ -221,3 +221,31 @@ async fn reads_succeed_from_the_loader_when_redis_is_unreachable() -> Result<(),
     assert!(errors >= 1.0, "Redis errors are counted");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_ttl_of_zero_reads_the_loader_every_time_and_keeps_nothing() -> Result<(), Error> {
+    let test_redis = TestRedis::start().await?;
+    let registry = prometheus::Registry::new();
+    let shared = redis(test_redis.url(), test_redis.prefix())?;
+    for caches in [
+        Caches::new(None, &registry)?,
+        Caches::new(Some(shared), &prometheus::Registry::new())?,
+    ] {
+        let cache = caches.cache::<School>("schools", 1000);
+        let loads = AtomicUsize::new(0);
+        for round in 1..=3 {
+            let name = format!("Hill {round}");
+            let value = cache
+                .get_or_load("school:s1", &["school:s1"], Duration::ZERO, || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(school(&name))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            assert_eq!(value.name, name, "round {round} served a kept value");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+    }
+    assert_eq!(test_redis.keys().await?, Vec::<String>::new());
+    test_redis.clean().await
+}

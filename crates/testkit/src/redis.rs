@@ -48,15 +48,22 @@ impl TestRedis {
         &self.prefix
     }
 
-    /// Deletes every key under this test's prefix. A scan is fine here: it is a test's own
-    /// prefix on a test server, never a service's hot path.
-    pub async fn clean(&self) -> Result<(), Error> {
+    /// Every key under this test's prefix, to check what a test left in Redis. A scan is fine
+    /// here: it is a test's own prefix on a test server, never a service's hot path.
+    pub async fn keys(&self) -> Result<Vec<String>, Error> {
         let client = redis::Client::open(self.url.as_str())?;
         let mut connection = client.get_multiplexed_async_connection().await?;
-        let keys: Vec<String> = redis::cmd("KEYS")
+        Ok(redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
             .query_async(&mut connection)
-            .await?;
+            .await?)
+    }
+
+    /// Deletes every key under this test's prefix.
+    pub async fn clean(&self) -> Result<(), Error> {
+        let keys = self.keys().await?;
+        let client = redis::Client::open(self.url.as_str())?;
+        let mut connection = client.get_multiplexed_async_connection().await?;
         if !keys.is_empty() {
             redis::cmd("DEL")
                 .arg(keys)
