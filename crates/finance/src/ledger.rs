@@ -1,13 +1,12 @@
 //! Money movements: income and expense transactions (idempotent by key, audited on update
-//! and delete), transfers (both legs or neither), lists, and bulk import.
+//! and delete), transfers (both legs or neither), and lists.
 
 use campus_proto::{
     events::{TransactionChange, TransactionRecorded, TransferRecorded},
     finance::{
         CreateTransactionRequest, CreateTransactionResponse, CreateTransferRequest,
-        CreateTransferResponse, DateRange, DeleteTransactionRequest, ImportTransactionRow,
-        ImportTransactionsResponse, ListTransactionsRequest, ListTransactionsResponse,
-        ListTransfersRequest, ListTransfersResponse, RejectedImportRow, Transaction,
+        CreateTransferResponse, DateRange, DeleteTransactionRequest, ListTransactionsRequest,
+        ListTransactionsResponse, ListTransfersRequest, ListTransfersResponse, Transaction,
         TransactionKind, UpdateTransactionRequest,
     },
 };
@@ -15,10 +14,7 @@ use campus_runtime::{
     api::{decode_cursor, encode_cursor, micros, next_page_token, page_size},
     auth::Caller,
 };
-use campus_store::{
-    Tx,
-    idempotency::{KeyReused, Request},
-};
+use campus_store::{Tx, idempotency::Request};
 use prost::Message as _;
 
 use crate::{
@@ -28,9 +24,6 @@ use crate::{
     messages,
     store::{self, AccountRow, CategoryRow, OPEN, TransactionRow, TransferRow, now_micros},
 };
-
-/// Most rows in one import message.
-const MAX_IMPORT_CHUNK: usize = 1000;
 
 /// The `[start, end)` microseconds of an optional date range; any time when unset.
 fn window(range: Option<&DateRange>) -> Result<(i64, i64), FinanceError> {
@@ -57,11 +50,11 @@ fn time_cursor(token: &str) -> Result<Option<(i64, String)>, FinanceError> {
 }
 
 /// Why one request or import row cannot be recorded: (field, reason).
-type RowError = (&'static str, String);
+pub(crate) type RowError = (&'static str, String);
 
 impl Finance {
     /// Checks a create request against the caller's own `accounts` and `categories`.
-    fn validate_new(
+    pub(crate) fn validate_new(
         caller: &Caller,
         accounts: &[AccountRow],
         categories: &[CategoryRow],
@@ -153,16 +146,8 @@ impl Finance {
         {
             return Err(Self::refused_delta(tx, &row.owner_id, &row.account_id).await?);
         }
-        store::insert_transaction(tx, row).await?;
-        store::insert_entry(
-            tx,
-            &row.owner_id,
-            &row.account_id,
-            delta,
-            &row.id,
-            row.occurred_at,
-        )
-        .await?;
+        store::insert_transactions(tx, std::slice::from_ref(row)).await?;
+        store::insert_entries(tx, &[store::NewEntry::of(row)]).await?;
         let transaction = messages::transaction(row);
         tx.publish(
             &row.id,
@@ -177,7 +162,7 @@ impl Finance {
     }
 
     /// Why a guarded balance change was refused: a closed account, or int64 overflow.
-    async fn refused_delta(
+    pub(crate) async fn refused_delta(
         tx: &mut Tx,
         owner: &str,
         account_id: &str,
@@ -558,7 +543,14 @@ impl Finance {
                     {
                         return Err(Self::refused_delta(&mut tx, owner, account).await?);
                     }
-                    store::insert_entry(&mut tx, owner, account, delta, &row.id, occurred).await?;
+                    let entry = store::NewEntry {
+                        owner,
+                        account_id: account,
+                        amount: delta,
+                        source_id: &row.id,
+                        micros: occurred,
+                    };
+                    store::insert_entries(&mut tx, &[entry]).await?;
                 }
                 store::insert_transfer(&mut tx, &row).await?;
                 tx.publish(
@@ -604,123 +596,5 @@ impl Finance {
             transfers: rows.iter().map(messages::transfer).collect(),
             next_page_token,
         })
-    }
-
-    /// Imports one chunk of rows in one transaction; each row is validated and idempotent on
-    /// its own, so a re-import adds nothing. Adds to `report`.
-    pub(crate) async fn import_chunk(
-        &self,
-        caller: &Caller,
-        rows: Vec<ImportTransactionRow>,
-        accounts: &[AccountRow],
-        categories: &[CategoryRow],
-        report: &mut ImportTransactionsResponse,
-    ) -> Result<(), FinanceError> {
-        if rows.len() > MAX_IMPORT_CHUNK {
-            return Err(FinanceError::invalid(
-                "rows",
-                format!("at most {MAX_IMPORT_CHUNK} rows per message"),
-            ));
-        }
-        let scope = format!("finance.CreateTransaction:{}", caller.user_id);
-        let reject = |row: &ImportTransactionRow, field: &str, reason: String| RejectedImportRow {
-            line_number: row.line_number,
-            idempotency_key: row.idempotency_key.clone(),
-            field: field.to_owned(),
-            reason,
-        };
-        let mut accepted = 0;
-        let mut duplicates = 0;
-        let mut rejected = Vec::new();
-        let mut tx = self.store.database.begin().await?;
-        let mut seen = std::collections::HashSet::new();
-        for row in &rows {
-            // The fingerprint of the equivalent CreateTransaction, so import and API share keys.
-            let request = CreateTransactionRequest {
-                idempotency_key: row.idempotency_key.clone(),
-                account_id: row.account_id.clone(),
-                category_id: row.category_id.clone(),
-                kind: row.kind,
-                amount: row.amount.clone(),
-                description: row.description.clone(),
-                occurred_at: row.occurred_at,
-            };
-            let key = Request::new(scope.as_str(), &row.idempotency_key, &request);
-            if !row.idempotency_key.is_empty() {
-                if !seen.insert(row.idempotency_key.clone()) {
-                    duplicates += 1;
-                    continue;
-                }
-                match self
-                    .store
-                    .idempotency
-                    .recall_in::<CreateTransactionResponse>(&mut tx, &key)
-                    .await?
-                {
-                    Some(Ok(_)) => {
-                        duplicates += 1;
-                        continue;
-                    }
-                    Some(Err(KeyReused)) => {
-                        rejected.push(reject(
-                            row,
-                            "idempotency_key",
-                            "was already used with a different row".into(),
-                        ));
-                        continue;
-                    }
-                    None => {}
-                }
-            }
-            let new = match Self::validate_new(
-                caller,
-                accounts,
-                categories,
-                &row.idempotency_key,
-                (
-                    &row.account_id,
-                    &row.category_id,
-                    row.kind,
-                    row.amount.as_ref(),
-                    &row.description,
-                    row.occurred_at.as_ref(),
-                ),
-            ) {
-                Ok(new) => new,
-                Err(errors) => {
-                    let (field, reason) = errors
-                        .into_iter()
-                        .next()
-                        .unwrap_or(("row", "is invalid".into()));
-                    rejected.push(reject(row, field, reason));
-                    continue;
-                }
-            };
-            match Self::write_new(&mut tx, &new).await {
-                Ok(transaction) => {
-                    let answer = CreateTransactionResponse {
-                        transaction: Some(transaction),
-                        replayed: false,
-                    };
-                    self.store
-                        .idempotency
-                        .remember(&mut tx, &key, &answer)
-                        .await?;
-                    accepted += 1;
-                }
-                Err(FinanceError::FailedPrecondition(reason)) => {
-                    rejected.push(reject(row, "account_id", reason))
-                }
-                Err(FinanceError::OutOfRange(reason)) => {
-                    rejected.push(reject(row, "amount", reason.to_owned()))
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        tx.commit().await?;
-        report.accepted_count += accepted;
-        report.duplicate_count += duplicates;
-        report.rejected_rows.extend(rejected);
-        Ok(())
     }
 }

@@ -17,6 +17,7 @@ mod analytics;
 pub mod config;
 mod domain;
 mod error;
+mod import;
 mod ledger;
 mod messages;
 mod service;

@@ -2,7 +2,7 @@
 //! atomic increments guarded in the statement (account open, owned, same currency, no int64
 //! overflow), so concurrent writers never lose an update; reports aggregate in SQL.
 
-use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
+use campus_store::{Database, MAX_PARAMETERS, Tx, on_pool, on_tx, placeholders, value_rows};
 
 pub(crate) use campus_store::now_micros;
 
@@ -253,12 +253,9 @@ pub(crate) async fn ensure_default_categories(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let defaults = crate::domain::DEFAULT_CATEGORIES;
-    let rows: Vec<String> = (0..defaults.len())
-        .map(|n| format!("({})", placeholders(n * 6 + 1, 6)))
-        .collect();
     let sql = format!(
         "INSERT INTO categories ({CATEGORY_COLUMNS}) VALUES {} ON CONFLICT (owner_id, kind, name) DO NOTHING",
-        rows.join(", ")
+        value_rows(defaults.len(), 6)
     );
     on_pool!(database, pool => {
         let mut query = sqlx::query(&sql);
@@ -340,58 +337,95 @@ pub(crate) async fn list_categories(
     })
 }
 
-pub(crate) async fn insert_transaction(
+/// Inserts transactions, many rows per statement (one for a single write, a message's rows
+/// for an import).
+pub(crate) async fn insert_transactions(
     tx: &mut Tx,
-    row: &TransactionRow,
+    rows: &[TransactionRow],
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, conn => {
-        sqlx::query(&format!("INSERT INTO transactions ({TRANSACTION_COLUMNS}) VALUES ({})", placeholders(1, 14)))
-            .bind(&row.id)
-            .bind(&row.owner_id)
-            .bind(&row.account_id)
-            .bind(&row.category_id)
-            .bind(row.kind)
-            .bind(row.amount_minor)
-            .bind(&row.currency)
-            .bind(&row.description)
-            .bind(row.occurred_at)
-            .bind(&row.occurred_date)
-            .bind(&row.occurred_month)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(row.version)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    for chunk in rows.chunks(MAX_PARAMETERS / 14) {
+        let sql = format!(
+            "INSERT INTO transactions ({TRANSACTION_COLUMNS}) VALUES {}",
+            value_rows(chunk.len(), 14)
+        );
+        let sql = tx.many_parameters(&sql);
+        on_tx!(&mut *tx, conn => {
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(&row.id)
+                    .bind(&row.owner_id)
+                    .bind(&row.account_id)
+                    .bind(&row.category_id)
+                    .bind(row.kind)
+                    .bind(row.amount_minor)
+                    .bind(&row.currency)
+                    .bind(&row.description)
+                    .bind(row.occurred_at)
+                    .bind(&row.occurred_date)
+                    .bind(&row.occurred_month)
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .bind(row.version);
+            }
+            query.execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }
 
-/// Writes the ledger entry of a transaction or transfer leg.
-pub(crate) async fn insert_entry(
+/// A ledger entry to write: one per transaction, one per transfer leg.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewEntry<'a> {
+    pub(crate) owner: &'a str,
+    pub(crate) account_id: &'a str,
+    pub(crate) amount: i64,
+    pub(crate) source_id: &'a str,
+    pub(crate) micros: i64,
+}
+
+impl<'a> NewEntry<'a> {
+    /// The entry of a transaction: its signed amount on its account.
+    pub(crate) fn of(row: &'a TransactionRow) -> Self {
+        Self {
+            owner: &row.owner_id,
+            account_id: &row.account_id,
+            amount: crate::domain::signed(row.kind, row.amount_minor),
+            source_id: &row.id,
+            micros: row.occurred_at,
+        }
+    }
+}
+
+/// Writes ledger entries, many rows per statement.
+pub(crate) async fn insert_entries(
     tx: &mut Tx,
-    owner: &str,
-    account_id: &str,
-    amount: i64,
-    source_id: &str,
-    micros: i64,
+    entries: &[NewEntry<'_>],
 ) -> Result<(), sqlx::Error> {
-    let (date, month) = crate::domain::day_and_month(micros);
-    on_tx!(tx, conn => {
-        sqlx::query(
+    for chunk in entries.chunks(MAX_PARAMETERS / 7) {
+        let sql = format!(
             "INSERT INTO entries (id, owner_id, account_id, amount_minor, source_id, occurred_date, occurred_month) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(owner)
-        .bind(account_id)
-        .bind(amount)
-        .bind(source_id)
-        .bind(date)
-        .bind(month)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+             VALUES {}",
+            value_rows(chunk.len(), 7)
+        );
+        let sql = tx.many_parameters(&sql);
+        on_tx!(&mut *tx, conn => {
+            let mut query = sqlx::query(&sql);
+            for entry in chunk {
+                let (date, month) = crate::domain::day_and_month(entry.micros);
+                query = query
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(entry.owner)
+                    .bind(entry.account_id)
+                    .bind(entry.amount)
+                    .bind(entry.source_id)
+                    .bind(date)
+                    .bind(month);
+            }
+            query.execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }
 
 /// Replaces the ledger entry of a transaction.
@@ -404,7 +438,17 @@ pub(crate) async fn replace_entry(
     micros: i64,
 ) -> Result<(), sqlx::Error> {
     delete_entries(tx, source_id).await?;
-    insert_entry(tx, owner, account_id, amount, source_id, micros).await
+    insert_entries(
+        tx,
+        &[NewEntry {
+            owner,
+            account_id,
+            amount,
+            source_id,
+            micros,
+        }],
+    )
+    .await
 }
 
 pub(crate) async fn delete_entries(tx: &mut Tx, source_id: &str) -> Result<(), sqlx::Error> {

@@ -1,14 +1,17 @@
 //! Bulk import over a client stream: 10,000 rows with 3 malformed ones give 9,997 accepted
-//! and 3 rejected with their line numbers; importing the same rows again adds nothing.
+//! and 3 rejected with their line numbers; importing the same rows again adds nothing; rows
+//! at the edges of messages are judged one by one; an import and single writes to the same
+//! account, some under the same keys, keep the balance exact and the ledger reconciled.
 
 mod common;
 
 use campus_proto::finance::{
-    GetBalanceRequest, ImportTransactionRow, ImportTransactionsRequest, ImportTransactionsResponse,
-    TransactionKind,
+    CreateTransactionRequest, GetBalanceRequest, ImportTransactionRow, ImportTransactionsRequest,
+    ImportTransactionsResponse, TransactionKind,
 };
+use campus_store::on_pool;
 use campus_testkit::spawn_campus;
-use common::{Error, account, category, eur, finance_as, user};
+use common::{Error, account, category, database, eur, finance_as, user};
 
 fn rows(account: &str, food: &str) -> Vec<ImportTransactionRow> {
     (1..=10_000)
@@ -50,6 +53,37 @@ async fn import(
         .import_transactions(tokio_stream::iter(chunks))
         .await?
         .into_inner())
+}
+
+/// The balance of `account`, in minor units.
+async fn balance(
+    client: &mut campus_proto::finance::finance_service_client::FinanceServiceClient<
+        campus_testkit::AuthedChannel,
+    >,
+    account: &str,
+) -> Result<Option<i64>, Error> {
+    Ok(client
+        .get_balance(GetBalanceRequest {
+            account_id: account.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .accounts
+        .first()
+        .and_then(|b| b.balance.as_ref().map(|m| m.amount_minor)))
+}
+
+/// The ledger reconciles and holds `rows` transactions.
+async fn reconciled_with(campus: &campus_testkit::TestCampus, rows: i64) -> Result<(), Error> {
+    let database = database(campus).await?;
+    let found = campus_finance::reconcile(&database).await?;
+    assert!(found.is_clean(), "{found:?}");
+    let count: i64 = on_pool!(&database, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM transactions").fetch_one(pool).await
+    })?;
+    assert_eq!(count, rows, "transactions in the ledger");
+    database.close().await;
+    Ok(())
 }
 
 #[tokio::test]
@@ -175,5 +209,121 @@ async fn a_client_stream_that_stalls_is_ended_with_deadline_exceeded() -> Result
         ),
         Some(1.0)
     );
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn rows_at_the_edges_of_messages_are_judged_one_by_one() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let token = user(&campus, "edges").await?;
+    let mut client = finance_as(&campus, &token).await?;
+    let checking = account(&mut client, "Checking", 0).await?;
+    let food = category(&mut client, "Food", TransactionKind::Expense).await?;
+    // Three messages of 1,000 rows (the test's `import` sends 1,000 a message).
+    let mut all = rows(&checking.id, &food)[..3_000].to_vec();
+    all[999].amount = eur(-5); // last row of the first message
+    all[1_000].account_id = String::new(); // first row of the second
+    all[2_999].amount = None; // last row of the third
+    // Line 1,500 repeats line 500 exactly (a duplicate across messages); line 2,500 reuses
+    // line 10's key for another row (refused).
+    all[1_499] = ImportTransactionRow {
+        line_number: 1_500,
+        ..all[499].clone()
+    };
+    all[2_499].idempotency_key = all[9].idempotency_key.clone();
+
+    let first = import(&campus, &token, all.clone()).await?;
+    let rejected: Vec<(i64, &str)> = first
+        .rejected_rows
+        .iter()
+        .map(|r| (r.line_number, r.field.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (17, "amount"),
+            (1_000, "amount"),
+            (1_001, "account_id"),
+            (2_500, "idempotency_key"),
+            (3_000, "amount")
+        ]
+    );
+    assert_eq!((first.accepted_count, first.duplicate_count), (2_994, 1));
+
+    let again = import(&campus, &token, all).await?;
+    assert_eq!(
+        (
+            again.accepted_count,
+            again.duplicate_count,
+            again.rejected_rows.len()
+        ),
+        (0, 2_995, 5)
+    );
+    assert_eq!(balance(&mut client, &checking.id).await?, Some(-2_994));
+    reconciled_with(&campus, 2_994).await?;
+    campus.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_and_single_writes_to_one_account_keep_the_balance_exact() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let token = user(&campus, "racer").await?;
+    let mut client = finance_as(&campus, &token).await?;
+    let checking = account(&mut client, "Checking", 1_000_000).await?;
+    let food = category(&mut client, "Food", TransactionKind::Expense).await?;
+    let imported = rows(&checking.id, &food)[..5_000]
+        .iter()
+        .filter(|row| row.amount == eur(1) && row.account_id == checking.id && row.kind == 2)
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(imported.len(), 4_998, "lines 17 and 4,242 are malformed");
+    let as_request = |row: &ImportTransactionRow| CreateTransactionRequest {
+        idempotency_key: row.idempotency_key.clone(),
+        account_id: row.account_id.clone(),
+        category_id: row.category_id.clone(),
+        kind: row.kind,
+        amount: row.amount.clone(),
+        description: row.description.clone(),
+        occurred_at: row.occurred_at,
+    };
+    // Writer 0 sends the import's first 200 rows as single writes under the same keys; the
+    // others write 200 rows each under keys of their own.
+    let mut writers = Vec::new();
+    for writer in 0..4 {
+        let mut client = finance_as(&campus, &token).await?;
+        let requests: Vec<CreateTransactionRequest> = if writer == 0 {
+            imported[..200].iter().map(as_request).collect()
+        } else {
+            (0..200)
+                .map(|n| CreateTransactionRequest {
+                    idempotency_key: format!("single-{writer}-{n}"),
+                    amount: eur(3),
+                    description: format!("single {writer}/{n}"),
+                    ..as_request(&imported[0])
+                })
+                .collect()
+        };
+        writers.push(tokio::spawn(async move {
+            for request in requests {
+                client.create_transaction(request).await?;
+            }
+            Ok::<_, tonic::Status>(())
+        }));
+    }
+    let report = import(&campus, &token, imported.clone()).await?;
+    for writer in writers {
+        writer.await??;
+    }
+    assert_eq!(
+        report.accepted_count + report.duplicate_count,
+        4_998,
+        "{report:?}"
+    );
+    assert!(report.rejected_rows.is_empty(), "{report:?}");
+    assert_eq!(
+        balance(&mut client, &checking.id).await?,
+        Some(1_000_000 - 4_998 - 3 * 600)
+    );
+    reconciled_with(&campus, 4_998 + 600).await?;
     campus.shutdown().await
 }

@@ -2,7 +2,7 @@
 //! writes are one statement each (BatchGetProgress, the class's enrolment check, the marks'
 //! upsert), and summaries are aggregated by the database.
 
-use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
+use campus_store::{Database, MAX_PARAMETERS, Tx, on_pool, on_tx, placeholders, value_rows};
 
 pub(crate) use campus_store::now_micros;
 
@@ -364,17 +364,14 @@ pub(crate) async fn marks_of(
 
 /// Inserts or replaces marks, many rows per statement.
 pub(crate) async fn upsert_marks(tx: &mut Tx, marks: &[MarkRow]) -> Result<(), sqlx::Error> {
-    // 9 parameters a row, within SQLite's 32,766 per statement.
-    for chunk in marks.chunks(3_000) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|n| format!("({})", placeholders(n * 9 + 1, 9)))
-            .collect();
+    for chunk in marks.chunks(MAX_PARAMETERS / 9) {
         let sql = format!(
             "INSERT INTO attendance_marks ({MARK_COLUMNS}) VALUES {} \
              ON CONFLICT (session_id, student_id) DO UPDATE SET status = excluded.status, \
              note = excluded.note, marked_by = excluded.marked_by, marked_at = excluded.marked_at",
-            rows.join(", ")
+            value_rows(chunk.len(), 9)
         );
+        let sql = tx.many_parameters(&sql);
         on_tx!(tx, conn => {
             let mut query = sqlx::query(&sql);
             for mark in chunk {

@@ -95,6 +95,57 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Most parameters one statement may bind on both backends (SQLite's limit; PostgreSQL takes
+/// 65,535): a multi-row write binds `columns` a row, so it writes at most
+/// `MAX_PARAMETERS / columns` rows a statement.
+pub const MAX_PARAMETERS: usize = 32_766;
+
+/// `($1, …, $columns), ($columns+1, …), …` for `rows` rows: the `VALUES` list of a multi-row
+/// insert, written once for both backends.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `sql` with its `$1, $2, …` written as SQLite's anonymous `?` when they appear once each in
+/// ascending order (multi-row writes, long `IN` lists). SQLite keeps numbered parameters in
+/// a list it searches from the start for each one bound, so a statement of thousands of
+/// `$n` costs time quadratic in their number; anonymous ones are bound by position. Any
+/// other `sql` is returned as it is.
+fn anonymous_parameters(sql: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1usize;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if rest[at + 1..at + 1 + digits].parse::<usize>() != Ok(expected) {
+            return std::borrow::Cow::Borrowed(sql);
+        }
+        out.push('?');
+        expected += 1;
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+impl crate::Tx {
+    /// `sql` (written with `$n` for both backends) as this transaction's backend runs a
+    /// statement with many parameters fastest: see [`anonymous_parameters`].
+    pub fn many_parameters<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        match self {
+            Self::Sqlite(_) => anonymous_parameters(sql),
+            Self::Postgres(_) => std::borrow::Cow::Borrowed(sql),
+        }
+    }
+}
+
 /// One crate's migrations, written once per backend (their SQL dialects differ).
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
@@ -265,7 +316,7 @@ mod tests {
 
     use sqlx::error::{DatabaseError, ErrorKind};
 
-    use super::{FailureKind, database_failure};
+    use super::{FailureKind, anonymous_parameters, database_failure, value_rows};
 
     /// A database error with a SQLSTATE code, as PostgreSQL reports one.
     #[derive(Debug, thiserror::Error)]
@@ -343,5 +394,21 @@ mod tests {
             database_failure(sqlx::Error::PoolTimedOut).kind(),
             FailureKind::Unavailable
         );
+    }
+
+    #[test]
+    fn numbered_parameters_in_order_become_anonymous_for_sqlite() {
+        let insert = format!("INSERT INTO t (a, b) VALUES {}", value_rows(2, 2));
+        assert_eq!(
+            anonymous_parameters(&insert),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        let reused = "SELECT 1 WHERE a = $1 OR b = $1";
+        assert!(matches!(anonymous_parameters(reused), Cow::Borrowed(_)));
+        let out_of_order = "UPDATE t SET a = $2 WHERE b = $1";
+        assert!(matches!(
+            anonymous_parameters(out_of_order),
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -14,14 +14,18 @@
 //! Answers are kept for `CAMPUS_IDEMPOTENCY_RETENTION` (24 h by default, as payment APIs
 //! keep keys): an older answer is neither recalled nor kept; [`Idempotency::prune`] deletes it.
 
-use std::{future::Future, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    time::Duration,
+};
 
 use sha2::Digest as _;
 
 use crate::{
-    Database, Tx,
+    Database, MAX_PARAMETERS, Tx,
     events::outbox::{micros_ago, now_micros},
-    on_pool, on_tx,
+    on_pool, on_tx, placeholders, value_rows,
 };
 
 /// The stored answer of a key within the retention period.
@@ -44,6 +48,18 @@ fn stored_answer<R: prost::Message + Default>(
         .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
+/// Refuses a batch whose requests do not share one scope (a batch's rows are stored under one).
+fn one_scope<'a>(requests: impl IntoIterator<Item = &'a Request<'a>>) -> Result<(), sqlx::Error> {
+    let mut scopes = requests.into_iter().map(|request| request.scope.as_str());
+    let first = scopes.next();
+    if scopes.any(|scope| Some(scope) != first) {
+        return Err(sqlx::Error::Protocol(
+            "a batch of idempotency keys must share one scope".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A retried write's identity: where its key lives, the key, and the request's fingerprint.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -62,6 +78,11 @@ impl<'a> Request<'a> {
             key,
             fingerprint: sha2::Sha256::digest(body.encode_to_vec()).to_vec(),
         }
+    }
+
+    /// The request id; empty when the write is not idempotent.
+    pub fn key(&self) -> &str {
+        self.key
     }
 
     fn keyed(&self) -> bool {
@@ -229,6 +250,92 @@ impl Idempotency {
             .await
             .map(|_| ())
         })
+    }
+
+    /// [`Idempotency::recall_in`] for many requests of one scope in one statement (an
+    /// import's rows): the answers found, by key.
+    pub async fn recall_many_in<R: prost::Message + Default>(
+        &self,
+        tx: &mut Tx,
+        requests: &[Request<'_>],
+    ) -> Result<HashMap<String, Result<R, KeyReused>>, sqlx::Error> {
+        let cutoff = self.cutoff();
+        let mut answers = HashMap::new();
+        one_scope(requests)?;
+        for chunk in requests.chunks(MAX_PARAMETERS - 2) {
+            let sql = format!(
+                "SELECT key, fingerprint, response FROM idempotency_keys \
+                 WHERE scope = $1 AND created_at >= $2 AND key IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let sql = tx.many_parameters(&sql);
+            let rows: Vec<(String, Vec<u8>, Vec<u8>)> = on_tx!(&mut *tx, conn => {
+                let mut query = sqlx::query_as(&sql).bind(&chunk[0].scope).bind(cutoff);
+                for request in chunk {
+                    query = query.bind(request.key);
+                }
+                query.fetch_all(conn).await
+            })?;
+            let by_key: HashMap<&str, &Request<'_>> =
+                chunk.iter().map(|request| (request.key, request)).collect();
+            for (key, fingerprint, response) in rows {
+                if let Some(request) = by_key.get(key.as_str())
+                    && let Some(answer) = stored_answer(Some((fingerprint, response)), request)?
+                {
+                    answers.insert(key, answer);
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Stores many answers of one scope in `tx`, a few statements for all of them (an
+    /// import's rows), replacing answers past the retention period. Unlike
+    /// [`Idempotency::remember`], a key another write stored first is skipped, not an error:
+    /// returns the keys this call stored, so the caller undoes the rest and recalls them.
+    pub async fn remember_many<R: prost::Message>(
+        &self,
+        tx: &mut Tx,
+        answers: &[(Request<'_>, R)],
+    ) -> Result<HashSet<String>, sqlx::Error> {
+        let cutoff = self.cutoff();
+        let now = now_micros();
+        let mut stored = HashSet::new();
+        one_scope(answers.iter().map(|(request, _)| request))?;
+        let mut requests: Vec<&(Request<'_>, R)> = answers.iter().collect();
+        // Keys in one order for every writer, so two imports never wait on each other in a cycle.
+        requests.sort_by_key(|(request, _)| request.key);
+        for chunk in requests.chunks(MAX_PARAMETERS / 5) {
+            let expired = format!(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND created_at < $2 AND key IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let insert = format!(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) \
+                 VALUES {} ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+                value_rows(chunk.len(), 5)
+            );
+            let (expired, insert) = (tx.many_parameters(&expired), tx.many_parameters(&insert));
+            let keys: Vec<String> = on_tx!(&mut *tx, conn => {
+                let mut query = sqlx::query(&expired).bind(&chunk[0].0.scope).bind(cutoff);
+                for (request, _) in chunk {
+                    query = query.bind(request.key);
+                }
+                query.execute(&mut *conn).await?;
+                let mut query = sqlx::query_scalar(&insert);
+                for (request, response) in chunk {
+                    query = query
+                        .bind(&request.scope)
+                        .bind(request.key)
+                        .bind(&request.fingerprint)
+                        .bind(response.encode_to_vec())
+                        .bind(now);
+                }
+                query.fetch_all(conn).await
+            })?;
+            stored.extend(keys);
+        }
+        Ok(stored)
     }
 
     /// Deletes the answers past the retention period; how many.

@@ -24,7 +24,8 @@ mod tx;
 pub use cache::{Cache, Caches};
 pub use config::{DatabaseConfig, DatabaseUrl, RedisConfig};
 pub use database::{
-    Database, DatabaseError, Migrations, database_failure, is_unique_violation, placeholders,
+    Database, DatabaseError, MAX_PARAMETERS, Migrations, database_failure, is_unique_violation,
+    placeholders, value_rows,
 };
 pub use events::outbox::now_micros;
 pub use redis::{Redis, RedisError};

@@ -66,31 +66,18 @@ impl Tx {
         events: &[(String, String, P)],
     ) -> Result<Vec<String>, sqlx::Error> {
         let mut ids = Vec::with_capacity(events.len());
-        // 5 parameters a row; SQLite takes at most 32,766 per statement (PostgreSQL 65,535).
-        for chunk in events.chunks(5_000) {
+        for chunk in events.chunks(crate::MAX_PARAMETERS / 5) {
             let envelopes: Vec<EventEnvelope> = chunk
                 .iter()
                 .map(|(aggregate_id, school_id, payload)| {
                     envelope(aggregate_id, school_id, payload)
                 })
                 .collect();
-            let rows: Vec<String> = (0..envelopes.len())
-                .map(|n| {
-                    let base = n * 5;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        base + 1,
-                        base + 2,
-                        base + 3,
-                        base + 4,
-                        base + 5
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO outbox (id, event_type, aggregate_id, envelope, created_at) VALUES {}",
-                rows.join(", ")
+                crate::value_rows(envelopes.len(), 5)
             );
+            let sql = self.many_parameters(&sql);
             let now = now_micros();
             on_tx!(self, conn => {
                 let mut query = sqlx::query(&sql);
