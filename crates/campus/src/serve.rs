@@ -75,7 +75,7 @@ pub async fn serve(
         &settings.retention,
         &registry,
     )?;
-    let peers = Peers::resolve(&settings.peers, local_addr);
+    let peers = Peers::resolve(&settings.peers);
     for (peer, addr) in peers.addresses() {
         let here = Role::SERVICES
             .iter()
@@ -91,6 +91,8 @@ pub async fn serve(
     let max_message_size = settings.server.max_message_size;
     let mut server =
         Server::new(settings.server, registry, campus_proto::FILE_DESCRIPTOR_SET).await?;
+    // Calls to a peer this process serves go through its own stack, not a socket.
+    server.serve_peers_in_process(peers.own());
     // Every call but the public ones needs a token signed by the users service.
     server.require_auth(settings.auth.clone(), KeySet::new(peers.users()));
     if role.serves(Role::Users) {

@@ -16,12 +16,16 @@ use tonic::{
 use tracing::Instrument as _;
 
 use crate::{
-    call_context::current_deadline, config::PeersConfig, failure::Failure, propagation,
+    call_context::current_deadline,
+    config::PeersConfig,
+    failure::Failure,
+    in_process::{InProcess, PeerTransport},
+    propagation,
     retry::Retries,
 };
 
 /// A channel to a peer service, ready to wrap in that peer's generated client.
-pub type PeerChannel = InterceptedService<Channel, PeerInterceptor>;
+pub type PeerChannel = InterceptedService<PeerTransport, PeerInterceptor>;
 
 /// A peer service: its name, the channel to it and the retry budget of the calls made to it.
 #[derive(Debug, Clone)]
@@ -145,11 +149,14 @@ pub fn peer_channel(uri: Uri) -> PeerChannel {
         .unwrap_or_default()
         .trim_matches(|c| c == '[' || c == ']');
     if host.parse::<std::net::IpAddr>().is_ok() || tokio::runtime::Handle::try_current().is_err() {
-        return InterceptedService::new(endpoint(uri).connect_lazy(), PeerInterceptor);
+        return InterceptedService::new(
+            PeerTransport::Network(endpoint(uri).connect_lazy()),
+            PeerInterceptor,
+        );
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
     tokio::spawn(follow_dns(uri, changes));
-    InterceptedService::new(channel, PeerInterceptor)
+    InterceptedService::new(PeerTransport::Network(channel), PeerInterceptor)
 }
 
 /// Keeps the balanced channel's endpoints equal to what `uri`'s name resolves to; ends when
@@ -220,31 +227,32 @@ fn changes_between(
     changes
 }
 
-/// The address of each peer service for this process: the configured one, or this
-/// process's own listener (all-in-one mode serves every peer itself, over loopback gRPC so
-/// tracing, deadlines and auth behave as in the mesh).
+/// How this process reaches each peer service: the configured address, or, where none is
+/// configured, this process itself (all-in-one mode serves every peer). Calls to itself go
+/// through its own server stack ([`InProcess`]), so tracing, deadlines and auth behave as in
+/// the mesh without a loopback socket.
 #[derive(Debug, Clone)]
 pub struct Peers {
     configured: PeersConfig,
-    own: Uri,
+    own: InProcess,
     /// One retry budget per peer service, whoever in the process calls it.
     retries: [Retries; 4],
 }
 
 impl Peers {
-    /// Resolves the peers from configuration and this process's bound address.
-    pub fn resolve(config: &PeersConfig, own_addr: SocketAddr) -> Self {
-        let own = Uri::builder()
-            .scheme("http")
-            .authority(own_addr.to_string())
-            .path_and_query("/")
-            .build()
-            .unwrap_or_else(|_| Uri::from_static("http://127.0.0.1:50051"));
+    /// The peers from configuration; the others are this process, served in process once
+    /// the server installs its stack in [`Peers::own`].
+    pub fn resolve(config: &PeersConfig) -> Self {
         Self {
             configured: config.clone(),
-            own,
+            own: InProcess::default(),
             retries: Default::default(),
         }
+    }
+
+    /// This process's stack, for the server to install ([`crate::server::Server::serve_peers_in_process`]).
+    pub fn own(&self) -> InProcess {
+        self.own.clone()
     }
 
     /// Each peer's configured address, `None` where it falls back to this process.
@@ -259,42 +267,48 @@ impl Peers {
 
     /// The users service.
     pub fn users(&self) -> Peer {
-        Peer::new(
+        self.peer(
             "campus.users.v1.UsersService",
-            peer_channel(self.uri(self.configured.users.as_ref())),
-            self.retries[0].clone(),
+            self.configured.users.as_ref(),
+            0,
         )
     }
 
     /// The courses service.
     pub fn courses(&self) -> Peer {
-        Peer::new(
+        self.peer(
             "campus.courses.v1.CoursesService",
-            peer_channel(self.uri(self.configured.courses.as_ref())),
-            self.retries[1].clone(),
+            self.configured.courses.as_ref(),
+            1,
         )
     }
 
     /// The progress service.
     pub fn progress(&self) -> Peer {
-        Peer::new(
+        self.peer(
             "campus.progress.v1.ProgressService",
-            peer_channel(self.uri(self.configured.progress.as_ref())),
-            self.retries[2].clone(),
+            self.configured.progress.as_ref(),
+            2,
         )
     }
 
     /// The finance service.
     pub fn finance(&self) -> Peer {
-        Peer::new(
+        self.peer(
             "campus.finance.v1.FinanceService",
-            peer_channel(self.uri(self.configured.finance.as_ref())),
-            self.retries[3].clone(),
+            self.configured.finance.as_ref(),
+            3,
         )
     }
 
-    fn uri(&self, configured: Option<&Uri>) -> Uri {
-        configured.cloned().unwrap_or_else(|| self.own.clone())
+    fn peer(&self, service: &'static str, configured: Option<&Uri>, index: usize) -> Peer {
+        let channel = match configured {
+            Some(uri) => peer_channel(uri.clone()),
+            None => {
+                InterceptedService::new(PeerTransport::InProcess(self.own.clone()), PeerInterceptor)
+            }
+        };
+        Peer::new(service, channel, self.retries[index].clone())
     }
 }
 
@@ -335,8 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_peer_is_named_after_its_package() {
-        let own: SocketAddr = ([127, 0, 0, 1], 50051).into();
-        let peers = Peers::resolve(&PeersConfig::default(), own);
+        let peers = Peers::resolve(&PeersConfig::default());
         let names = [
             peers.users().name(),
             peers.courses().name(),
@@ -346,15 +359,15 @@ mod tests {
         assert_eq!(names, ["users", "courses", "progress", "finance"]);
     }
 
-    #[test]
-    fn unset_peers_resolve_to_this_process() {
+    #[tokio::test]
+    async fn unset_peers_resolve_to_this_process() {
         let config = PeersConfig {
             progress: Some(http::Uri::from_static("http://progress:50051")),
             ..PeersConfig::default()
         };
-        let own: SocketAddr = ([127, 0, 0, 1], 4000).into();
-        let peers = Peers::resolve(&config, own);
-        assert_eq!(peers.uri(None).to_string(), "http://127.0.0.1:4000/");
+        let peers = Peers::resolve(&config);
+        assert!(format!("{:?}", peers.users().channel()).contains("InProcess"));
+        assert!(format!("{:?}", peers.progress().channel()).contains("Network"));
         let addresses = peers.addresses();
         assert_eq!(
             addresses[2].1.map(ToString::to_string).as_deref(),

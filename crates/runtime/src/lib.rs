@@ -12,7 +12,8 @@
 //! - [`methods`]: the methods a server serves, from its descriptor sets.
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
-//! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls.
+//! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls;
+//!   [`in_process`] carries calls to a peer this process serves itself.
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
@@ -27,6 +28,7 @@ pub mod client;
 pub mod config;
 mod cors;
 pub mod failure;
+pub mod in_process;
 pub mod methods;
 pub mod metrics;
 pub mod propagation;

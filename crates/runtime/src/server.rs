@@ -18,6 +18,7 @@ use crate::{
     call_context::{CallContextLayer, CallLimits},
     config::ServerConfig,
     cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
+    in_process::InProcess,
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
     web::{Dashboard, DashboardLayer, MissingDashboard},
@@ -106,6 +107,8 @@ pub struct Server {
     auth: Option<(AuthConfig, KeySet)>,
     /// Method paths or service prefixes callable without a token.
     public: Vec<String>,
+    /// Where this process's peer calls to itself go; see [`Server::serve_peers_in_process`].
+    own: Option<InProcess>,
 }
 
 impl Server {
@@ -157,6 +160,7 @@ impl Server {
                 "/grpc.health.v1.Health/".to_owned(),
                 "/grpc.reflection.v1.ServerReflection/".to_owned(),
             ],
+            own: None,
         })
     }
 
@@ -192,6 +196,12 @@ impl Server {
             names.push(S::NAME);
         }
         self.routes.add_service(service);
+    }
+
+    /// Serves this process's peer calls to itself (all-in-one mode, [`crate::client::Peers::own`])
+    /// through the same stack as calls from the network, once [`Server::serve`] assembles it.
+    pub fn serve_peers_in_process(&mut self, own: InProcess) {
+        self.own = Some(own);
     }
 
     /// The handle that flips readiness.
@@ -239,13 +249,17 @@ impl Server {
                     .map(|(auth, keys)| AuthLayer::new(&auth, keys, self.public.clone())),
             );
 
+        let routes = self.routes.routes();
+        if let Some(own) = &self.own {
+            own.set(layers.clone().service(routes.clone()));
+        }
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(config.max_concurrent_streams)
             .http2_keepalive_interval(Some(config.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
             .layer(layers)
-            .add_routes(self.routes.routes());
+            .add_routes(routes);
 
         let (drain_tx, drain_rx) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
