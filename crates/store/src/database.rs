@@ -166,6 +166,9 @@ pub enum Database {
     Postgres(PgPool),
 }
 
+/// A PostgreSQL connection idle this long is pinged before it is handed out again.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
 /// SQLite waits this long for the one writer lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -187,6 +190,8 @@ impl Database {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(config.max_connections)
                     .acquire_timeout(config.acquire_timeout)
+                    // A file in this process does not go away under a connection.
+                    .test_before_acquire(false)
                     .connect_lazy_with(options);
                 Ok(Self::Sqlite(pool))
             }
@@ -195,6 +200,19 @@ impl Database {
                 let pool = PgPoolOptions::new()
                     .max_connections(config.max_connections)
                     .acquire_timeout(config.acquire_timeout)
+                    // sqlx pings every connection it hands out: a round trip per statement.
+                    // Only a connection idle for a while may have been closed underneath
+                    // (server restart, a proxy's idle timeout); a busy one is checked by
+                    // its use, and a failure there is UNAVAILABLE, retried by the client.
+                    .test_before_acquire(false)
+                    .before_acquire(|connection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                                sqlx::Connection::ping(connection).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_lazy_with(options);
                 Ok(Self::Postgres(pool))
             }
