@@ -25,7 +25,7 @@ use sha2::Digest as _;
 use crate::{
     Database, MAX_PARAMETERS, Tx,
     events::outbox::{micros_ago, now_micros},
-    on_pool, on_tx, placeholders, value_rows,
+    on_pool, on_tx, value_rows,
 };
 
 /// The stored answer of a key within the retention period.
@@ -263,18 +263,24 @@ impl Idempotency {
         let mut answers = HashMap::new();
         one_scope(requests)?;
         for chunk in requests.chunks(MAX_PARAMETERS - 2) {
+            // The keys as a table joined on the primary key: one index probe a key. As
+            // `key IN (…)`, PostgreSQL read every key of the scope and filtered them.
             let sql = format!(
-                "SELECT key, fingerprint, response FROM idempotency_keys \
-                 WHERE scope = $1 AND created_at >= $2 AND key IN ({})",
-                placeholders(3, chunk.len())
+                "WITH wanted(key) AS (VALUES {}) \
+                 SELECT k.key, k.fingerprint, k.response FROM wanted \
+                 JOIN idempotency_keys k ON k.key = wanted.key \
+                 WHERE k.scope = ${} AND k.created_at >= ${}",
+                value_rows(chunk.len(), 1),
+                chunk.len() + 1,
+                chunk.len() + 2
             );
             let sql = tx.many_parameters(&sql);
             let rows: Vec<(String, Vec<u8>, Vec<u8>)> = on_tx!(&mut *tx, conn => {
-                let mut query = sqlx::query_as(&sql).bind(&chunk[0].scope).bind(cutoff);
+                let mut query = sqlx::query_as(&sql);
                 for request in chunk {
                     query = query.bind(request.key);
                 }
-                query.fetch_all(conn).await
+                query.bind(&chunk[0].scope).bind(cutoff).fetch_all(conn).await
             })?;
             let by_key: HashMap<&str, &Request<'_>> =
                 chunk.iter().map(|request| (request.key, request)).collect();
@@ -305,23 +311,20 @@ impl Idempotency {
         let mut requests: Vec<&(Request<'_>, R)> = answers.iter().collect();
         // Keys in one order for every writer, so two imports never wait on each other in a cycle.
         requests.sort_by_key(|(request, _)| request.key);
-        for chunk in requests.chunks(MAX_PARAMETERS / 5) {
-            let expired = format!(
-                "DELETE FROM idempotency_keys WHERE scope = $1 AND created_at < $2 AND key IN ({})",
-                placeholders(3, chunk.len())
-            );
+        for chunk in requests.chunks((MAX_PARAMETERS - 1) / 5) {
+            // An answer past the retention period is replaced; a live one stays (another
+            // write stored it first) and its key is not returned.
             let insert = format!(
                 "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) \
-                 VALUES {} ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-                value_rows(chunk.len(), 5)
+                 VALUES {} ON CONFLICT (scope, key) DO UPDATE SET \
+                 fingerprint = excluded.fingerprint, response = excluded.response, \
+                 created_at = excluded.created_at \
+                 WHERE idempotency_keys.created_at < ${} RETURNING key",
+                value_rows(chunk.len(), 5),
+                chunk.len() * 5 + 1
             );
-            let (expired, insert) = (tx.many_parameters(&expired), tx.many_parameters(&insert));
+            let insert = tx.many_parameters(&insert);
             let keys: Vec<String> = on_tx!(&mut *tx, conn => {
-                let mut query = sqlx::query(&expired).bind(&chunk[0].0.scope).bind(cutoff);
-                for (request, _) in chunk {
-                    query = query.bind(request.key);
-                }
-                query.execute(&mut *conn).await?;
                 let mut query = sqlx::query_scalar(&insert);
                 for (request, response) in chunk {
                     query = query
@@ -331,7 +334,7 @@ impl Idempotency {
                         .bind(response.encode_to_vec())
                         .bind(now);
                 }
-                query.fetch_all(conn).await
+                query.bind(cutoff).fetch_all(conn).await
             })?;
             stored.extend(keys);
         }

@@ -1,6 +1,7 @@
 //! The one idempotency path: a retry gets the first answer, a different request under the
-//! same id is refused, two identical requests racing write once and answer alike, and an
-//! answer past the retention period is neither recalled nor kept.
+//! same id is refused, two identical requests racing write once and answer alike, an
+//! answer past the retention period is neither recalled nor kept, and a batch stores its new
+//! keys, leaves live ones to their writer and replaces expired ones.
 
 mod common;
 
@@ -146,6 +147,52 @@ async fn an_answer_past_the_retention_is_forgotten_and_pruned() -> Result<(), Er
         tokio::time::sleep(Duration::from_millis(5)).await;
         assert_eq!(keys.prune().await?, 1, "the expired answer is deleted");
         assert_eq!(keys.prune().await?, 0);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_batch_stores_new_keys_skips_live_ones_and_replaces_expired_ones() -> Result<(), Error> {
+    for test_database in TestDatabase::all().await? {
+        let database = database(test_database.url()).await?;
+        let keys = Idempotency::new(database.clone(), Duration::from_millis(200));
+        create(&keys, "old", "old").await?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        create(&keys, "live", "live").await?;
+
+        let names: Vec<String> = (0..1_500).map(|n| format!("new-{n}")).collect();
+        let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+        all.extend(["old", "live"]);
+        let bodies: Vec<UserCreated> = all.iter().map(|name| body(name)).collect();
+        let requests: Vec<Request<'_>> = all
+            .iter()
+            .zip(&bodies)
+            .map(|(key, body)| Request::new("test.Create", key, body))
+            .collect();
+
+        let mut tx = database.begin().await?;
+        let recalled = keys.recall_many_in::<UserCreated>(&mut tx, &requests).await?;
+        assert_eq!(
+            recalled.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["live"],
+            "only the live key is recalled"
+        );
+        let answers: Vec<(Request<'_>, UserCreated)> = requests
+            .iter()
+            .map(|request| (request.clone(), body(request.key())))
+            .collect();
+        let stored = keys.remember_many(&mut tx, &answers).await?;
+        tx.commit().await?;
+        assert_eq!(stored.len(), 1_501, "every new key and the expired one");
+        assert!(stored.contains("old") && !stored.contains("live"));
+
+        let old = Request::new("test.Create", "old", &body("old"));
+        let replaced = keys.recall::<UserCreated>(&old).await?;
+        assert_eq!(
+            replaced.and_then(Result::ok),
+            Some(body("old")),
+            "the expired answer was replaced by the batch's"
+        );
     }
     Ok(())
 }
