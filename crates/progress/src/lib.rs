@@ -22,12 +22,15 @@ mod service;
 mod store;
 mod watch;
 
-use campus_proto::progress::progress_service_server::ProgressServiceServer;
-use campus_runtime::auth::Caller;
+use campus_proto::progress::{
+    WatchAttendanceRequest, progress_service_server::ProgressServiceServer,
+};
+use campus_runtime::{auth::Caller, encoded::EncodedRoute};
 use campus_store::{Migrations, Store};
 
 pub use error::ProgressError;
 pub use projections::consumer;
+pub use watch::WatchAttendanceRoute;
 
 use crate::store::CourseFacts;
 
@@ -74,8 +77,13 @@ fn is_course_staff(caller: &Caller, course: &CourseFacts) -> bool {
 
 /// The tonic service for the server builder, with the process's message size limit applied
 /// both ways (tonic leaves outgoing messages unlimited).
-pub fn service(progress: Progress, max_message_size: usize) -> ProgressServiceServer<Progress> {
-    ProgressServiceServer::new(progress)
+pub fn service(
+    progress: Progress,
+    max_message_size: usize,
+) -> EncodedRoute<ProgressServiceServer<Progress>, WatchAttendanceRoute, WatchAttendanceRequest> {
+    let route = WatchAttendanceRoute(progress.clone());
+    let generated = ProgressServiceServer::new(progress)
         .max_decoding_message_size(max_message_size)
-        .max_encoding_message_size(max_message_size)
+        .max_encoding_message_size(max_message_size);
+    EncodedRoute::new(generated, watch::WATCH_ATTENDANCE, route, max_message_size)
 }

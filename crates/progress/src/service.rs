@@ -8,12 +8,18 @@ use campus_proto::progress::{
     GetCourseProgressResponse, ListAttendanceRequest, ListAttendanceResponse,
     ListAttendanceSessionsRequest, ListAttendanceSessionsResponse, MarkAttendanceRequest,
     MarkAttendanceResponse, RecordLessonProgressRequest, RecordLessonProgressResponse,
-    WatchAttendanceRequest, progress_service_server::ProgressService,
+    WatchAttendanceRequest, WatchAttendanceResponse, progress_service_server::ProgressService,
 };
 use campus_runtime::auth::caller;
 use tonic::{Request, Response, Status};
 
-use crate::{Progress, watch::MarkStream};
+use crate::Progress;
+
+/// WatchAttendance as the generated server would send it: decoded from the shared encoded
+/// answers. Campus's server answers the method with [`crate::WatchAttendanceRoute`], which
+/// sends those bytes as they are; this serves a `ProgressServiceServer` composed without it.
+type MarkStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<WatchAttendanceResponse, Status>> + Send>>;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -117,8 +123,15 @@ impl ProgressService for Progress {
         request: Request<WatchAttendanceRequest>,
     ) -> Reply<MarkStream> {
         let caller = caller(&request)?;
-        Ok(Response::new(
-            self.watch(&caller, request.into_inner()).await?,
-        ))
+        let encoded = self.watch(&caller, request.into_inner()).await?;
+        Ok(Response::new(Box::pin(futures::StreamExt::map(
+            encoded,
+            |answer| {
+                answer.and_then(|encoded| {
+                    <WatchAttendanceResponse as prost::Message>::decode(encoded.0)
+                        .map_err(|_| Status::internal("an encoded mark did not decode"))
+                })
+            },
+        ))))
     }
 }

@@ -179,3 +179,62 @@ async fn watching_another_school_or_as_a_student_is_refused() -> Result<(), Erro
     assert_eq!(code(bad_token), Code::InvalidArgument);
     campus.shutdown().await
 }
+
+#[tokio::test]
+async fn fifty_watchers_share_each_mark_in_order_and_one_resumes_midway() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let class = class(&campus, "fan", 6, 1).await?;
+    let session_id = new_session(&campus, &class).await?;
+    let mut watchers = Vec::new();
+    for _ in 0..50 {
+        watchers.push(watch(&campus, &class, "").await?);
+    }
+    // A watcher of the whole school sees the same marks through its own scope.
+    let school_watcher = progress_as(&campus, &class.admin.token)
+        .await?
+        .watch_attendance(WatchAttendanceRequest {
+            scope: Some(Scope::SchoolId(class.school_id.clone())),
+            resume_token: String::new(),
+        })
+        .await?
+        .into_inner();
+    mark_all(&campus, &class, &session_id, AttendanceStatus::Present).await?;
+    mark_all(&campus, &class, &session_id, AttendanceStatus::Absent).await?;
+
+    let expected: Vec<(String, i32)> = [AttendanceStatus::Present, AttendanceStatus::Absent]
+        .iter()
+        .flat_map(|status| {
+            class
+                .students
+                .iter()
+                .map(move |student| (student.id.clone(), *status as i32))
+        })
+        .collect();
+    let mut first_tokens: Option<Vec<String>> = None;
+    watchers.push(school_watcher);
+    for stream in &mut watchers {
+        let mut seen = Vec::new();
+        let mut tokens = Vec::new();
+        for _ in 0..expected.len() {
+            let message = next(stream).await?;
+            let mark = message.mark.ok_or("no mark")?;
+            seen.push((mark.student_id, mark.status));
+            tokens.push(message.resume_token);
+        }
+        assert_eq!(seen, expected, "every watcher gets every mark, in order");
+        match &first_tokens {
+            None => first_tokens = Some(tokens),
+            Some(first) => assert_eq!(&tokens, first, "one resume token per mark"),
+        }
+    }
+    drop(watchers);
+
+    let tokens = first_tokens.ok_or("no tokens")?;
+    let half = class.students.len();
+    let mut resumed = watch(&campus, &class, &tokens[half - 1]).await?;
+    for (student_id, status) in &expected[half..] {
+        let mark = next(&mut resumed).await?.mark.ok_or("no mark")?;
+        assert_eq!((&mark.student_id, mark.status), (student_id, *status));
+    }
+    campus.shutdown().await
+}

@@ -14,6 +14,7 @@
 //! - `cors`: browser origins allowed over grpc-web.
 //! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls;
 //!   [`in_process`] carries calls to a peer this process serves itself.
+//! - [`encoded`]: server streams of messages encoded once for every watcher.
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
@@ -27,6 +28,7 @@ pub mod call_context;
 pub mod client;
 pub mod config;
 mod cors;
+pub mod encoded;
 pub mod failure;
 pub mod in_process;
 pub mod methods;

@@ -171,7 +171,9 @@ async fn a_batch_stores_new_keys_skips_live_ones_and_replaces_expired_ones() -> 
             .collect();
 
         let mut tx = database.begin().await?;
-        let recalled = keys.recall_many_in::<UserCreated>(&mut tx, &requests).await?;
+        let recalled = keys
+            .recall_many_in::<UserCreated>(&mut tx, &requests)
+            .await?;
         assert_eq!(
             recalled.keys().map(String::as_str).collect::<Vec<_>>(),
             ["live"],

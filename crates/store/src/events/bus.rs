@@ -144,10 +144,7 @@ impl LocalBus {
         let family = families
             .entry(family(&envelope.event_type).to_owned())
             .or_insert_with(LocalFamily::new);
-        let event = LiveEvent {
-            position: Position(0, family.next),
-            envelope: Arc::new(envelope),
-        };
+        let event = LiveEvent::new(Position(0, family.next), envelope);
         family.next += 1;
         family.log.push_back(event.clone());
         while family.log.len() > self.retention {
@@ -370,10 +367,7 @@ pub(crate) fn decode_entry(fields: &HashMap<String, Value>) -> Option<EventEnvel
 fn live_event(id: &str, fields: &HashMap<String, Value>) -> Option<LiveEvent> {
     let position = id.parse().ok()?;
     let envelope = decode_entry(fields)?;
-    Some(LiveEvent {
-        position,
-        envelope: Arc::new(envelope),
-    })
+    Some(LiveEvent::new(position, envelope))
 }
 
 /// A live feed that cannot start because Redis failed.

@@ -8,10 +8,11 @@
 //! so a slow client never slows writers.
 
 use std::{
+    any::Any,
     collections::VecDeque,
     fmt,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     task::{Context, Poll},
 };
 
@@ -23,13 +24,50 @@ use tonic::Status;
 
 use super::EventEnvelope;
 
-/// One event on the live feed and the token that resumes right after it.
+/// One event on the live feed and the token that resumes right after it. Every subscriber
+/// of this process receives a clone of the same event, so what they derive from it (the
+/// decoded payload, the encoded answer) is made once: see [`LiveEvent::shared`].
 #[derive(Debug, Clone)]
 pub struct LiveEvent {
     /// Resume token: position of this event in its family's log.
     pub position: Position,
     /// The event.
     pub envelope: Arc<EventEnvelope>,
+    /// What the first subscriber derived from the event, for the others.
+    derived: Arc<OnceLock<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl LiveEvent {
+    /// The event at `position`.
+    pub fn new(position: Position, envelope: EventEnvelope) -> Self {
+        Self {
+            position,
+            envelope: Arc::new(envelope),
+            derived: Arc::default(),
+        }
+    }
+
+    /// What `derive` makes of this event, made by the first subscriber that asks and shared
+    /// by the others: 10,000 watchers of a school cost one decoding and one encoding of each
+    /// mark, not 10,000. One family's subscribers derive one type; a subscriber asking for
+    /// another gets a value made for it alone. Two subscribers asking at the same moment may
+    /// both derive it; one result is kept.
+    pub fn shared<T, F>(&self, derive: F) -> Arc<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&Self) -> T,
+    {
+        if let Some(stored) = self.derived.get() {
+            return Arc::clone(stored)
+                .downcast::<T>()
+                .unwrap_or_else(|_| Arc::new(derive(self)));
+        }
+        let made = Arc::new(derive(self));
+        let _ = self
+            .derived
+            .set(Arc::clone(&made) as Arc<dyn Any + Send + Sync>);
+        made
+    }
 }
 
 /// A position in a family's log, ordered; shown as `<high>-<low>` (a Redis stream id, or
