@@ -44,6 +44,11 @@ pub struct BenchSettings {
     /// Write the report as Markdown here.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// CPUs the benchmarked server runs on (`taskset -c` list, e.g. `0`), so the load
+    /// generator can be kept off them (`taskset -c 1 campus bench --server-cpus 0 …`);
+    /// unset = wherever the scheduler puts it.
+    #[arg(long, value_name = "CPU_LIST")]
+    pub server_cpus: Option<String>,
     /// Database of the benchmarked server; unset = a new SQLite file.
     #[arg(
         long = "bench-database-url",
@@ -65,9 +70,19 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// Starts a child `campus` process (with `env` set) that is killed when dropped.
-fn spawn(args: &[String], env: &[(&str, &str)]) -> anyhow::Result<Child> {
-    Command::new(std::env::current_exe().context("finding the campus binary")?)
+/// Starts a child `campus` process (with `env` set, on `cpus` when given, through
+/// util-linux's `taskset`) that is killed when dropped.
+fn spawn(args: &[String], env: &[(&str, &str)], cpus: Option<&str>) -> anyhow::Result<Child> {
+    let campus = std::env::current_exe().context("finding the campus binary")?;
+    let mut command = match cpus {
+        Some(cpus) => {
+            let mut taskset = Command::new("taskset");
+            taskset.arg("-c").arg(cpus).arg(campus);
+            taskset
+        }
+        None => Command::new(campus),
+    };
+    command
         .args(args)
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
@@ -221,7 +236,7 @@ impl Server {
             Mode::Cached => &[],
             Mode::Cold => &[("CAMPUS_COURSES_CACHE_TTL", "0s")],
         };
-        let process = spawn(&serve, env)?;
+        let process = spawn(&serve, env, settings.server_cpus.as_deref())?;
         let url = format!("http://{listen}");
         wait_serving(&url).await?;
         Ok(Self {
@@ -255,6 +270,7 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
             baseline.to_string(),
         ],
         &[],
+        settings.server_cpus.as_deref(),
     )?;
     let baseline_url = format!("http://{baseline}");
     wait_serving(&baseline_url).await?;
