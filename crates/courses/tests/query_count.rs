@@ -1,6 +1,7 @@
 //! No N+1: ListCourses and ListCoursesForUser issue as many SQL statements for a page of 50
-//! courses as for a page of 1. Statements are counted from the server's own sqlx statement
-//! log, only those run inside the call under test.
+//! courses as for a page of 1; with a cache TTL of zero every call reads the database.
+//! Statements are counted from the server's own sqlx statement log, only those run inside
+//! the call under test.
 
 mod common;
 
@@ -113,5 +114,37 @@ async fn list_endpoints_issue_the_same_statements_for_1_and_50_courses() -> Resu
         counts[0], counts[1],
         "statements for 1 course vs 50 courses: {counts:?}"
     );
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_cache_ttl_of_zero_reads_the_database_on_every_call() -> Result<(), Error> {
+    let campus = TestCampus::start(CampusOptions {
+        log_filter: "info,sqlx::query=debug",
+        args: vec!["--courses-cache-ttl".into(), "0s".into()],
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    let (learner, _) = learner_with_courses(&campus, "uncached", 2).await?;
+    let mut as_learner = courses_as(&campus, &learner.token).await?;
+    for call in 1..=3 {
+        let (mine, statements) = campus
+            .statements_of("ListCoursesForUser", async {
+                Ok(as_learner
+                    .list_courses_for_user(ListCoursesForUserRequest::default())
+                    .await?
+                    .into_inner()
+                    .courses)
+            })
+            .await?;
+        assert_eq!(mine.len(), 2);
+        assert!(
+            statements
+                .iter()
+                .any(|statement| statement.contains("FROM enrollments")),
+            "call {call} read the database: {statements:?}"
+        );
+    }
     campus.shutdown().await
 }
