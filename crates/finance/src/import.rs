@@ -139,20 +139,7 @@ impl Finance {
                     continue;
                 }
             }
-            match Self::validate_new(
-                caller,
-                accounts,
-                categories,
-                &row.idempotency_key,
-                (
-                    &row.account_id,
-                    &row.category_id,
-                    row.kind,
-                    row.amount.as_ref(),
-                    &row.description,
-                    row.occurred_at.as_ref(),
-                ),
-            ) {
+            match Self::validate_new(caller, accounts, categories, &bodies[index]) {
                 Ok(new) => fresh.push((index, new)),
                 Err(errors) => {
                     let (field, reason) = errors

@@ -58,17 +58,18 @@ impl Finance {
         caller: &Caller,
         accounts: &[AccountRow],
         categories: &[CategoryRow],
-        key: &str,
-        fields: (
-            &str,
-            &str,
-            i32,
-            Option<&campus_proto::finance::Money>,
-            &str,
-            Option<&campus_runtime::api::Timestamp>,
-        ),
+        body: &CreateTransactionRequest,
     ) -> Result<TransactionRow, Vec<RowError>> {
-        let (account_id, category_id, kind, amount, description, occurred_at) = fields;
+        let CreateTransactionRequest {
+            idempotency_key: key,
+            account_id,
+            category_id,
+            kind,
+            amount,
+            description,
+            occurred_at,
+        } = body;
+        let (kind, amount, occurred_at) = (*kind, amount.as_ref(), occurred_at.as_ref());
         let mut errors: Vec<RowError> = Vec::new();
         if key.is_empty() {
             errors.push(("idempotency_key", "is required".into()));
@@ -82,13 +83,13 @@ impl Finance {
         let description = check_description(description)
             .map_err(|why| errors.push(("description", why)))
             .ok();
-        let account = accounts.iter().find(|account| account.id == account_id);
+        let account = accounts.iter().find(|account| account.id == *account_id);
         if account.is_none() {
             errors.push(("account_id", "is not one of your accounts".into()));
         }
         let category = categories
             .iter()
-            .find(|category| category.id == category_id);
+            .find(|category| category.id == *category_id);
         match (category, kind) {
             (None, _) => errors.push(("category_id", "is not one of your categories".into())),
             (Some(category), Some(kind)) if category.kind != kind as i64 => {
@@ -210,21 +211,8 @@ impl Finance {
         if !body.account_id.is_empty() && accounts.is_empty() {
             return Err(FinanceError::NotFound("account"));
         }
-        let row = Self::validate_new(
-            caller,
-            &accounts,
-            &categories,
-            &body.idempotency_key,
-            (
-                &body.account_id,
-                &body.category_id,
-                body.kind,
-                body.amount.as_ref(),
-                &body.description,
-                body.occurred_at.as_ref(),
-            ),
-        )
-        .map_err(FinanceError::Invalid)?;
+        let row = Self::validate_new(caller, &accounts, &categories, &body)
+            .map_err(FinanceError::Invalid)?;
         let written = self
             .store
             .idempotency

@@ -141,6 +141,45 @@ struct Seeded {
 
 const PASSWORD: &str = "benchmark password";
 
+/// `count` new EUR bank accounts of the finance client's user, named `{name} {n}`, and the
+/// user's first expense category: what the ledger scenarios write to.
+async fn ledger_accounts(
+    finance: &mut FinanceServiceClient<Authed>,
+    name: &str,
+    count: usize,
+) -> Result<(Vec<String>, String), Error> {
+    let mut accounts = Vec::new();
+    for n in 0..count {
+        let account = finance
+            .create_account(CreateAccountRequest {
+                request_id: String::new(),
+                name: format!("{name} {n}"),
+                kind: AccountKind::Bank as i32,
+                currency: "EUR".into(),
+                opening_balance_minor: 0,
+            })
+            .await?
+            .into_inner()
+            .account
+            .ok_or("no account")?;
+        accounts.push(account.id);
+    }
+    let expense = finance
+        .list_categories(ListCategoriesRequest {
+            kind: TransactionKind::Expense as i32,
+            page_size: 200,
+            ..ListCategoriesRequest::default()
+        })
+        .await?
+        .into_inner()
+        .categories
+        .into_iter()
+        .next()
+        .ok_or("no category")?
+        .id;
+    Ok((accounts, expense))
+}
+
 async fn seed_school(target: &Target, name: &str, students: usize) -> Result<Seeded, Error> {
     let mut users = UsersServiceClient::new(authed(&target.campus, &target.admin_token).await?);
     let slug = format!("bench-{name}-{}", target.run_id);
@@ -590,36 +629,8 @@ pub async fn run_scenario(
             let token = seeded.students[0].1.clone();
             let mut finance = FinanceServiceClient::new(authed(&target.campus, &token).await?);
             // Sixteen accounts: one account's balance row serialises its writers.
-            let mut accounts = Vec::new();
-            for n in 0..16 {
-                let account = finance
-                    .create_account(CreateAccountRequest {
-                        request_id: String::new(),
-                        name: format!("Bench {n}"),
-                        kind: AccountKind::Bank as i32,
-                        currency: "EUR".into(),
-                        opening_balance_minor: 0,
-                    })
-                    .await?
-                    .into_inner()
-                    .account
-                    .ok_or("no account")?;
-                accounts.push(account.id);
-            }
+            let (accounts, food) = ledger_accounts(&mut finance, "Bench", 16).await?;
             let accounts = Arc::new(accounts);
-            let food = finance
-                .list_categories(ListCategoriesRequest {
-                    kind: TransactionKind::Expense as i32,
-                    page_size: 200,
-                    ..ListCategoriesRequest::default()
-                })
-                .await?
-                .into_inner()
-                .categories
-                .into_iter()
-                .next()
-                .ok_or("no category")?
-                .id;
             let transaction = move |key: String, n: usize| CreateTransactionRequest {
                 idempotency_key: key,
                 account_id: accounts[n % accounts.len()].clone(),
@@ -802,35 +813,7 @@ async fn import(
     let seeded = seed_school(target, "import", 1).await?;
     let token = seeded.students[0].1.clone();
     let mut finance = FinanceServiceClient::new(authed(&target.campus, &token).await?);
-    let mut accounts = Vec::new();
-    for n in 0..IMPORTS_IN_FLIGHT {
-        let account = finance
-            .create_account(CreateAccountRequest {
-                request_id: String::new(),
-                name: format!("Import {n}"),
-                kind: AccountKind::Bank as i32,
-                currency: "EUR".into(),
-                opening_balance_minor: 0,
-            })
-            .await?
-            .into_inner()
-            .account
-            .ok_or("no account")?;
-        accounts.push(account.id);
-    }
-    let food = finance
-        .list_categories(ListCategoriesRequest {
-            kind: TransactionKind::Expense as i32,
-            page_size: 200,
-            ..ListCategoriesRequest::default()
-        })
-        .await?
-        .into_inner()
-        .categories
-        .into_iter()
-        .next()
-        .ok_or("no category")?
-        .id;
+    let (accounts, food) = ledger_accounts(&mut finance, "Import", IMPORTS_IN_FLIGHT).await?;
     let accounts = Arc::new(accounts);
     let channel = authed(&target.campus, &token).await?;
     let run_id = target.run_id.clone();
