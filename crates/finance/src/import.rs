@@ -23,7 +23,7 @@ use campus_proto::{
     events::{TransactionChange, TransactionRecorded},
     finance::{
         CreateTransactionRequest, CreateTransactionResponse, ImportTransactionRow,
-        ImportTransactionsResponse, RejectedImportRow,
+        RejectedImportRow,
     },
 };
 use campus_runtime::auth::Caller;
@@ -31,6 +31,8 @@ use campus_store::{
     Tx,
     idempotency::{KeyReused, Request},
 };
+use futures::{Stream, StreamExt as _};
+use tonic::Status;
 
 use crate::{
     Finance,
@@ -57,12 +59,13 @@ fn as_request(row: &ImportTransactionRow) -> CreateTransactionRequest {
     }
 }
 
-/// What one message did, added to the import's report when it commits.
+/// What an import did: its messages' outcomes, each added when its transaction commits.
 #[derive(Debug, Default)]
-struct Outcome {
-    accepted: i64,
-    duplicates: i64,
-    rejected: Vec<RejectedImportRow>,
+pub(crate) struct Outcome {
+    pub(crate) accepted: i64,
+    pub(crate) duplicates: i64,
+    /// By line number once the import is over.
+    pub(crate) rejected: Vec<RejectedImportRow>,
 }
 
 impl Outcome {
@@ -89,15 +92,42 @@ impl Outcome {
 }
 
 impl Finance {
+    /// Imports `messages` of rows for `caller`, each in its own transaction, checked against
+    /// the caller's accounts and categories as they were when the import began. The stream
+    /// import and the batch import (one message) both come here.
+    pub(crate) async fn import(
+        &self,
+        caller: &Caller,
+        mut messages: impl Stream<Item = Result<Vec<ImportTransactionRow>, Status>> + Unpin,
+    ) -> Result<Outcome, Status> {
+        self.ensure_defaults(caller).await?;
+        let accounts = store::all_accounts(&self.store.database, &caller.user_id)
+            .await
+            .map_err(FinanceError::from)?;
+        let categories = store::all_categories(&self.store.database, &caller.user_id)
+            .await
+            .map_err(FinanceError::from)?;
+        let mut outcome = Outcome::default();
+        while let Some(rows) = messages.next().await.transpose()? {
+            self.import_chunk(caller, rows, &accounts, &categories, &mut outcome)
+                .await?;
+        }
+        if outcome.accepted > 0 {
+            self.invalidate_reports(&caller.user_id).await;
+        }
+        outcome.rejected.sort_by_key(|row| row.line_number);
+        Ok(outcome)
+    }
+
     /// Imports one message of rows in one transaction (see the module documentation). Adds
-    /// to `report`.
-    pub(crate) async fn import_chunk(
+    /// to `report` once it has committed.
+    async fn import_chunk(
         &self,
         caller: &Caller,
         rows: Vec<ImportTransactionRow>,
         accounts: &[AccountRow],
         categories: &[CategoryRow],
-        report: &mut ImportTransactionsResponse,
+        report: &mut Outcome,
     ) -> Result<(), FinanceError> {
         if rows.len() > MAX_IMPORT_CHUNK {
             return Err(FinanceError::invalid(
@@ -219,10 +249,9 @@ impl Finance {
         tx.publish_many(&events).await?;
         tx.commit().await?;
 
-        outcome.accepted = i64::try_from(written.len()).unwrap_or(i64::MAX);
-        report.accepted_count += outcome.accepted;
-        report.duplicate_count += outcome.duplicates;
-        report.rejected_rows.extend(outcome.rejected);
+        report.accepted += i64::try_from(written.len()).unwrap_or(i64::MAX);
+        report.duplicates += outcome.duplicates;
+        report.rejected.extend(outcome.rejected);
         Ok(())
     }
 

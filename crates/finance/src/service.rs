@@ -2,22 +2,24 @@
 //! verified caller and acts on their own data only.
 
 use campus_proto::finance::{
-    CloseAccountRequest, CloseAccountResponse, CreateAccountRequest, CreateAccountResponse,
-    CreateCategoryRequest, CreateCategoryResponse, CreateTransactionRequest,
-    CreateTransactionResponse, CreateTransferRequest, CreateTransferResponse,
-    DeleteTransactionRequest, DeleteTransactionResponse, GetAccountRequest, GetAccountResponse,
-    GetAnalyticsRequest, GetAnalyticsResponse, GetBalanceRequest, GetBalanceResponse,
-    GetTransactionRequest, GetTransactionResponse, ImportTransactionsRequest,
-    ImportTransactionsResponse, ListAccountsRequest, ListAccountsResponse, ListBudgetsRequest,
-    ListBudgetsResponse, ListCategoriesRequest, ListCategoriesResponse, ListTransactionsRequest,
+    BatchImportTransactionsRequest, BatchImportTransactionsResponse, CloseAccountRequest,
+    CloseAccountResponse, CreateAccountRequest, CreateAccountResponse, CreateCategoryRequest,
+    CreateCategoryResponse, CreateTransactionRequest, CreateTransactionResponse,
+    CreateTransferRequest, CreateTransferResponse, DeleteTransactionRequest,
+    DeleteTransactionResponse, GetAccountRequest, GetAccountResponse, GetAnalyticsRequest,
+    GetAnalyticsResponse, GetBalanceRequest, GetBalanceResponse, GetTransactionRequest,
+    GetTransactionResponse, ImportTransactionsRequest, ImportTransactionsResponse,
+    ListAccountsRequest, ListAccountsResponse, ListBudgetsRequest, ListBudgetsResponse,
+    ListCategoriesRequest, ListCategoriesResponse, ListTransactionsRequest,
     ListTransactionsResponse, ListTransfersRequest, ListTransfersResponse, RenameAccountRequest,
     RenameAccountResponse, SetBudgetRequest, SetBudgetResponse, UpdateTransactionRequest,
     UpdateTransactionResponse, WatchAnalyticsRequest, finance_service_server::FinanceService,
 };
 use campus_runtime::auth::caller;
+use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::{Finance, analytics::ReportStream, error::FinanceError, messages, store};
+use crate::{Finance, analytics::ReportStream, messages};
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -189,24 +191,31 @@ impl FinanceService for Finance {
         request: Request<Streaming<ImportTransactionsRequest>>,
     ) -> Reply<ImportTransactionsResponse> {
         let caller = caller(&request)?;
-        let mut chunks = request.into_inner();
-        self.ensure_defaults(&caller).await?;
-        let accounts = store::all_accounts(&self.store.database, &caller.user_id)
-            .await
-            .map_err(FinanceError::from)?;
-        let categories = store::all_categories(&self.store.database, &caller.user_id)
-            .await
-            .map_err(FinanceError::from)?;
-        let mut report = ImportTransactionsResponse::default();
-        while let Some(chunk) = chunks.message().await? {
-            self.import_chunk(&caller, chunk.rows, &accounts, &categories, &mut report)
-                .await?;
-        }
-        if report.accepted_count > 0 {
-            self.invalidate_reports(&caller.user_id).await;
-        }
-        report.rejected_rows.sort_by_key(|row| row.line_number);
-        Ok(Response::new(report))
+        let messages = request
+            .into_inner()
+            .map(|message| message.map(|message| message.rows));
+        let outcome = self.import(&caller, messages).await?;
+        Ok(Response::new(ImportTransactionsResponse {
+            accepted_count: outcome.accepted,
+            duplicate_count: outcome.duplicates,
+            rejected_rows: outcome.rejected,
+        }))
+    }
+
+    async fn batch_import_transactions(
+        &self,
+        request: Request<BatchImportTransactionsRequest>,
+    ) -> Reply<BatchImportTransactionsResponse> {
+        let caller = caller(&request)?;
+        let rows = request.into_inner().rows;
+        let outcome = self
+            .import(&caller, futures::stream::iter([Ok(rows)]))
+            .await?;
+        Ok(Response::new(BatchImportTransactionsResponse {
+            accepted_count: outcome.accepted,
+            duplicate_count: outcome.duplicates,
+            rejected_rows: outcome.rejected,
+        }))
     }
 
     async fn set_budget(&self, request: Request<SetBudgetRequest>) -> Reply<SetBudgetResponse> {

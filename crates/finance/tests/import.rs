@@ -1,13 +1,14 @@
 //! Bulk import over a client stream: 10,000 rows with 3 malformed ones give 9,997 accepted
 //! and 3 rejected with their line numbers; importing the same rows again adds nothing; rows
 //! at the edges of messages are judged one by one; an import and single writes to the same
-//! account, some under the same keys, keep the balance exact and the ledger reconciled.
+//! account, some under the same keys, keep the balance exact and the ledger reconciled; the
+//! unary batch import (for browsers) shares the stream import's keys and checks.
 
 mod common;
 
 use campus_proto::finance::{
-    CreateTransactionRequest, GetBalanceRequest, ImportTransactionRow, ImportTransactionsRequest,
-    ImportTransactionsResponse, TransactionKind,
+    BatchImportTransactionsRequest, CreateTransactionRequest, GetBalanceRequest,
+    ImportTransactionRow, ImportTransactionsRequest, ImportTransactionsResponse, TransactionKind,
 };
 use campus_store::on_pool;
 use campus_testkit::spawn_campus;
@@ -325,5 +326,52 @@ async fn an_import_and_single_writes_to_one_account_keep_the_balance_exact() -> 
         Some(1_000_000 - 4_998 - 3 * 600)
     );
     reconciled_with(&campus, 4_998 + 600).await?;
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn a_batch_import_shares_the_stream_import_keys_and_checks() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let token = user(&campus, "batch").await?;
+    let mut client = finance_as(&campus, &token).await?;
+    let checking = account(&mut client, "Checking", 0).await?;
+    let food = category(&mut client, "Food", TransactionKind::Expense).await?;
+    let all = rows(&checking.id, &food);
+    let batch = |rows: &[ImportTransactionRow]| BatchImportTransactionsRequest {
+        rows: rows.to_vec(),
+    };
+
+    // Lines 1..=1,000 in one call: line 17 is malformed.
+    let first = client
+        .batch_import_transactions(batch(&all[..1_000]))
+        .await?
+        .into_inner();
+    assert_eq!((first.accepted_count, first.duplicate_count), (999, 0));
+    let rejected: Vec<(i64, &str)> = first
+        .rejected_rows
+        .iter()
+        .map(|r| (r.line_number, r.field.as_str()))
+        .collect();
+    assert_eq!(rejected, [(17, "amount")]);
+
+    // Sent again, and then streamed with the next thousand: nothing is booked twice.
+    let again = client
+        .batch_import_transactions(batch(&all[..1_000]))
+        .await?
+        .into_inner();
+    assert_eq!((again.accepted_count, again.duplicate_count), (0, 999));
+    let streamed = import(&campus, &token, all[..2_000].to_vec()).await?;
+    assert_eq!(
+        (streamed.accepted_count, streamed.duplicate_count),
+        (1_000, 999)
+    );
+
+    let too_many = client.batch_import_transactions(batch(&all[..1_001])).await;
+    assert_eq!(
+        too_many.err().map(|status| status.code()),
+        Some(tonic::Code::InvalidArgument)
+    );
+    assert_eq!(balance(&mut client, &checking.id).await?, Some(-1_999));
+    reconciled_with(&campus, 1_999).await?;
     campus.shutdown().await
 }
