@@ -4,6 +4,7 @@ import { createClient } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
+import { FinanceService, TransactionKind } from "../src/gen/campus/finance/v1/finance_pb";
 import { ProgressService, SummaryGroupBy } from "../src/gen/campus/progress/v1/progress_pb";
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./accounts";
 import {
@@ -210,6 +211,69 @@ describe("instructor", () => {
     expect(summary.rows.length).toBeGreaterThan(5);
     expect(await page.locator("canvas").count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/instructor-chart.png`, fullPage: true });
+    await done(watched);
+  });
+});
+
+describe("finance import", () => {
+  it("imports a 1,000-row CSV, reports its 3 bad rows by line, and adds nothing when sent again", async () => {
+    const finance = createClient(FinanceService, await transportAs(baseUrl, "northfield", LEARNER));
+    const [account] = (await finance.listAccounts({ pageSize: 10 })).accounts;
+    const [food] = (await finance.listCategories({ kind: TransactionKind.EXPENSE, pageSize: 10 }))
+      .categories;
+    if (!account || !food) throw new Error("the demo gave the learner no account or category");
+    const balance = async () =>
+      (await finance.getBalance({ accountId: account.id })).accounts[0]?.balance?.amountMinor;
+    const before = await balance();
+
+    const run = Date.now();
+    const lines = [
+      "idempotency_key,account_id,category_id,kind,amount_minor,currency,description,occurred_at",
+    ];
+    for (let n = 1; n <= 1000; n++) {
+      // Rows 10, 500 and 1,000 are bad: file lines 11, 501 and 1,001.
+      const amount = n === 10 ? "ten" : "1";
+      const kind = n === 500 ? "gift" : "expense";
+      const accountId = n === 1000 ? "no-such-account" : account.id;
+      lines.push(
+        `e2e-${run}-${n},${accountId},${food.id},${kind},${amount},${account.currency},"Row ${n}, imported",`,
+      );
+    }
+    const csv = {
+      name: "transactions.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(lines.join("\n")),
+    };
+
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", LEARNER);
+    await page.waitForURL("**/courses");
+    await page.getByRole("link", { name: "Import transactions" }).click();
+    await page.waitForURL("**/finance/import");
+    const report = page.getByRole("region", { name: "Import report" });
+    const summary = async () =>
+      ((await report.getByRole("status").textContent()) ?? "").replace(/\s+/g, " ").trim();
+
+    await page.getByLabel("CSV file").setInputFiles(csv);
+    await expect.poll(summary).toBe("997 imported · 0 already there · 3 rejected");
+    const rejected = report.getByRole("table", { name: "Rejected rows" }).locator("tbody tr");
+    expect(await rejected.locator("td:first-child").allTextContents()).toEqual([
+      "11",
+      "501",
+      "1001",
+    ]);
+    expect(await rejected.locator("td:nth-child(2)").allTextContents()).toEqual([
+      "amount",
+      "kind",
+      "account_id",
+    ]);
+    expect(await balance()).toBe((before ?? 0n) - 997n);
+
+    await page.getByLabel("CSV file").setInputFiles(csv);
+    await expect.poll(summary).toBe("0 imported · 997 already there · 3 rejected");
+    expect(await balance()).toBe((before ?? 0n) - 997n);
+    await page.screenshot({ path: `${SHOTS}/finance-import.png`, fullPage: true });
     await done(watched);
   });
 });

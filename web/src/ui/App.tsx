@@ -4,6 +4,7 @@ import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { useEffect, useState } from "preact/hooks";
 import { publicUsers, session, SESSION_CHANGED } from "../api/client";
 import type { StoredSession } from "../api/session";
+import { FinanceImport } from "./finance";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
 import { Schools } from "./platform";
@@ -77,6 +78,7 @@ function Shell({ user }: { user: StoredSession }) {
           {learner && <a href="/attendance">My attendance</a>}
           {teacher && <a href="/teaching">Teaching</a>}
           {platform && <a href="/schools">Schools</a>}
+          {!platform && <a href="/finance/import">Import transactions</a>}
         </nav>
         <span class="who">{user.displayName}</span>
         <button type="button" class="link" onClick={() => void signOut(user)}>
@@ -94,6 +96,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/teaching/:courseId/sessions" component={SessionsPage} />
           <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
           <Route path="/schools" component={Schools} />
+          <Route path="/finance/import" component={FinanceImport} />
           <Route default component={NotFound} />
         </Router>
       </main>

@@ -116,17 +116,19 @@ export function ProgressBar({
   done,
   total,
   label,
+  unit = "lessons",
 }: {
   done: number;
   total: number;
   label: string;
+  unit?: string;
 }) {
   const share = total > 0 ? done / total : 0;
   return (
     <div class="progress-row">
       <progress max={total || 1} value={done} aria-label={label} />
       <span>
-        {done} of {total} lessons · {formatShare(share)}
+        {done} of {total} {unit} · {formatShare(share)}
       </span>
     </div>
   );
