@@ -288,6 +288,29 @@ describe("platform admin", () => {
     await expect.poll(() => slugs.allTextContents()).toEqual(["northfield", "riverside"]);
     await done(watched);
   });
+
+  it("adds a school, and is told in words when its short name is taken", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "", ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.waitForURL("**/schools");
+    const slug = `lakeside-${Date.now()}`;
+    const form = page.getByRole("form", { name: "New school" });
+    const add = async (name: string) => {
+      await form.getByLabel("Name", { exact: true }).fill(name);
+      await form.getByLabel("Short name").fill(slug);
+      await form.getByRole("button", { name: "Create school" }).click();
+    };
+    await add("Lakeside Academy");
+    const row = page.getByRole("row").filter({ hasText: slug });
+    await expect.poll(() => row.locator("td").first().textContent()).toBe("Lakeside Academy");
+    expect(await form.getByLabel("Name", { exact: true }).inputValue()).toBe("");
+
+    await add("Lakeside again");
+    await expect.poll(() => form.locator(".problem").count()).toBeGreaterThan(0);
+    expect(await page.getByRole("row").filter({ hasText: slug }).count()).toBe(1);
+    await done(watched, { alerts: true });
+  });
 });
 
 describe("school admin", () => {
