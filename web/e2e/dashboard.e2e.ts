@@ -326,6 +326,44 @@ describe("school admin", () => {
     }
     await done(watched);
   });
+
+  it("pages through the students, adds an instructor and deactivates them", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", "admin@northfield.demo");
+    await page.waitForURL("**/teaching");
+    await page.getByRole("link", { name: "People" }).click();
+    await page.waitForURL("**/people");
+    const people = page.getByRole("table", { name: "People" });
+    const emails = people.locator("tbody tr td:nth-child(2)");
+
+    await page.getByLabel("Show").selectOption({ label: "Students" });
+    await expect.poll(() => emails.count()).toBe(20);
+    const first = await emails.allTextContents();
+    expect(await people.locator("tbody tr td:nth-child(3)").allTextContents()).toEqual(
+      first.map(() => "student"),
+    );
+    await page.getByRole("button", { name: "Next page" }).click();
+    await expect.poll(async () => (await emails.allTextContents())[0]).not.toBe(first[0]);
+    const second = await emails.allTextContents();
+    expect(second.filter((email) => first.includes(email))).toEqual([]);
+    await page.getByRole("button", { name: "Previous page" }).click();
+    await expect.poll(() => emails.allTextContents()).toEqual(first);
+
+    const email = `new.teacher.${Date.now()}@northfield.demo`;
+    const form = page.getByRole("form", { name: "New person" });
+    await form.getByLabel("Email").fill(email);
+    await form.getByLabel("Display name").fill("New Teacher");
+    await form.getByLabel("Role").selectOption({ label: "instructor" });
+    await form.getByLabel("First password").fill("a long enough password");
+    await form.getByRole("button", { name: "Add person" }).click();
+    await page.getByLabel("Show").selectOption({ label: "Instructors" });
+    const row = people.getByRole("row").filter({ hasText: email });
+    await expect.poll(() => row.locator("td:nth-child(4)").textContent()).toBe("active");
+    await row.getByRole("button", { name: "Deactivate New Teacher" }).click();
+    await expect.poll(() => row.locator("td:nth-child(4)").textContent()).toBe("deactivated");
+    await done(watched);
+  });
 });
 
 describe("sessions", () => {

@@ -7,6 +7,7 @@ import type { StoredSession } from "../api/session";
 import { FinanceImport } from "./finance";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
+import { People } from "./people";
 import { Schools } from "./platform";
 import { SignIn } from "./SignIn";
 
@@ -64,6 +65,7 @@ function Shell({ user }: { user: StoredSession }) {
   const learner = user.roles.includes("STUDENT");
   const teacher = isInstructor(user);
   const platform = user.roles.includes("PLATFORM_ADMIN");
+  const schoolAdmin = user.roles.includes("SCHOOL_ADMIN");
   return (
     <>
       <a class="skip" href="#main">
@@ -77,6 +79,7 @@ function Shell({ user }: { user: StoredSession }) {
           {learner && <a href="/courses">My courses</a>}
           {learner && <a href="/attendance">My attendance</a>}
           {teacher && <a href="/teaching">Teaching</a>}
+          {schoolAdmin && <a href="/people">People</a>}
           {platform && <a href="/schools">Schools</a>}
           {!platform && <a href="/finance/import">Import transactions</a>}
         </nav>
@@ -96,6 +99,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/teaching/:courseId/sessions" component={SessionsPage} />
           <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
           <Route path="/schools" component={Schools} />
+          <Route path="/people" component={() => <People user={user} />} />
           <Route path="/finance/import" component={FinanceImport} />
           <Route default component={NotFound} />
         </Router>
