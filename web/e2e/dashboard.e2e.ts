@@ -1,11 +1,17 @@
 // The dashboard in a real browser against a real server with demo data.
 
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
 import { FinanceService, TransactionKind } from "../src/gen/campus/finance/v1/finance_pb";
-import { ProgressService, SummaryGroupBy } from "../src/gen/campus/progress/v1/progress_pb";
+import {
+  AttendanceStatus,
+  ProgressService,
+  SummaryGroupBy,
+} from "../src/gen/campus/progress/v1/progress_pb";
+import { UsersService } from "../src/gen/campus/users/v1/users_pb";
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./accounts";
 import {
   launch,
@@ -362,6 +368,82 @@ describe("school admin", () => {
     await expect.poll(() => row.locator("td:nth-child(4)").textContent()).toBe("active");
     await row.getByRole("button", { name: "Deactivate New Teacher" }).click();
     await expect.poll(() => row.locator("td:nth-child(4)").textContent()).toBe("deactivated");
+    await done(watched);
+  });
+
+  it("charts the school's attendance per day and per course, and sees marks arrive live", async () => {
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", "admin@northfield.demo");
+    await page.waitForURL("**/teaching");
+    const admin = await transportAs(baseUrl, "northfield", "admin@northfield.demo");
+    const { school } = await usersClient(baseUrl).getSchool({
+      key: { case: "slug", value: "northfield" },
+    });
+    const schoolId = school?.id ?? "";
+    const end = new Date();
+    const start = new Date(end.getTime() - 29 * 86_400_000);
+    const day = (date: Date) => date.toLocaleDateString("sv-SE");
+    const progress = createClient(ProgressService, admin);
+    const range = { startDate: day(start), endDate: day(end) };
+    const [byDay, byCourse] = await Promise.all(
+      [SummaryGroupBy.DAY, SummaryGroupBy.COURSE].map((groupBy) =>
+        progress.getAttendanceSummary({ schoolId, groupBy, dateRange: range }),
+      ),
+    );
+
+    await page.getByRole("link", { name: "School attendance" }).click();
+    await page.waitForURL("**/school/attendance");
+    await expect
+      .poll(() => page.locator(".rate").getAttribute("data-rate-bp"))
+      .toBe(String(byDay?.total?.attendanceRateBp));
+    for (const [chart, summary] of [
+      ["Attendance rate per day", byDay],
+      ["Attendance rate per course", byCourse],
+    ] as const) {
+      const values = page.locator(`table[data-chart="${chart}"] td`);
+      await expect.poll(() => values.count()).toBe(summary?.rows.length);
+      const shown = await values.evaluateAll((cells) =>
+        cells.map((cell) => Number(cell.getAttribute("data-value"))),
+      );
+      expect(shown).toEqual(summary?.rows.map((row) => row.attendanceRateBp));
+    }
+    await expect
+      .poll(() => page.getByRole("status").first().getAttribute("data-state"))
+      .toBe("live");
+
+    // An instructor takes a mark on another device: it appears on the school's board.
+    const teacher = await transportAs(baseUrl, "northfield", INSTRUCTOR);
+    const [course] = (
+      await createClient(CoursesService, teacher).listCourses({ schoolId, titleQuery: "Algebra I" })
+    ).courses;
+    const [enrolled] = (
+      await createClient(CoursesService, teacher).listEnrollments({
+        filter: { case: "courseId", value: course?.id ?? "" },
+        pageSize: 1,
+      })
+    ).enrollments;
+    const teaching = createClient(ProgressService, teacher);
+    const { session } = await teaching.createAttendanceSession({
+      requestId: crypto.randomUUID(),
+      courseId: course?.id ?? "",
+      title: "Board check",
+      sessionDate: day(end),
+      startsAt: timestampFromMs(end.getTime()),
+    });
+    await teaching.batchMarkAttendance({
+      requestId: crypto.randomUUID(),
+      sessionId: session?.id ?? "",
+      marks: [{ studentId: enrolled?.userId ?? "", status: AttendanceStatus.LATE }],
+    });
+    const { users } = await createClient(UsersService, admin).batchGetUsers({
+      userIds: [enrolled?.userId ?? ""],
+    });
+    const board = page.getByRole("list", { name: "Marks being taken" }).getByRole("listitem");
+    await expect
+      .poll(() => board.first().textContent())
+      .toContain(`Algebra I · ${users[0]?.displayName}: Late`);
+    await page.screenshot({ path: `${SHOTS}/school-attendance.png`, fullPage: true });
     await done(watched);
   });
 });

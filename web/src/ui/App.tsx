@@ -8,6 +8,7 @@ import { FinanceImport } from "./finance";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
 import { People } from "./people";
+import { SchoolAttendance } from "./school";
 import { Schools } from "./platform";
 import { SignIn } from "./SignIn";
 
@@ -79,6 +80,7 @@ function Shell({ user }: { user: StoredSession }) {
           {learner && <a href="/courses">My courses</a>}
           {learner && <a href="/attendance">My attendance</a>}
           {teacher && <a href="/teaching">Teaching</a>}
+          {schoolAdmin && <a href="/school/attendance">School attendance</a>}
           {schoolAdmin && <a href="/people">People</a>}
           {platform && <a href="/schools">Schools</a>}
           {!platform && <a href="/finance/import">Import transactions</a>}
@@ -100,6 +102,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
           <Route path="/schools" component={Schools} />
           <Route path="/people" component={() => <People user={user} />} />
+          <Route path="/school/attendance" component={() => <SchoolAttendance user={user} />} />
           <Route path="/finance/import" component={FinanceImport} />
           <Route default component={NotFound} />
         </Router>

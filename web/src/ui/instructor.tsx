@@ -5,20 +5,19 @@ import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, requestId, session } from "../api/client";
-import { follow, type LiveState } from "../api/live";
 import type { StoredSession } from "../api/session";
 import { CourseStatus } from "../gen/campus/courses/v1/courses_pb";
 import {
   AttendanceStatus,
   SummaryGroupBy,
   type AttendanceMark,
-  type WatchAttendanceResponse,
 } from "../gen/campus/progress/v1/progress_pb";
 import { PointsChart } from "./chart";
 import { useCourseAndLessons } from "./course";
 import { FieldProblem, LiveBadge, Page, ProblemBanner, useAction, useLoad } from "./common";
 import { formatDay, formatRate, formatTime, lastDays, today } from "./format";
 import { statusWords } from "./learner";
+import { useMarks } from "./marks";
 
 export function Teaching({ user }: { user: StoredSession }) {
   const { route } = useLocation();
@@ -440,28 +439,6 @@ interface Learner {
   name: string;
 }
 
-/** Follows the course's marks for as long as the page is open. */
-function useCourseMarks(courseId: string, onMark: (mark: AttendanceMark) => void): LiveState {
-  const [state, setState] = useState<LiveState>("connecting");
-  useEffect(() => {
-    const controller = new AbortController();
-    void follow<WatchAttendanceResponse>(
-      {
-        open: (resumeToken, signal, onOpen) =>
-          api.progress.watchAttendance(
-            { scope: { case: "courseId", value: courseId }, resumeToken },
-            { signal, onHeader: onOpen, timeoutMs: 0 },
-          ),
-        onMessage: (message) => message.mark && onMark(message.mark),
-        onState: (next) => setState(next),
-      },
-      controller.signal,
-    );
-    return () => controller.abort();
-  }, [courseId]);
-  return state;
-}
-
 export function TakeAttendance() {
   const { params } = useRoute();
   const courseId = params.courseId ?? "";
@@ -501,7 +478,7 @@ export function TakeAttendance() {
     }
   }, [existing.data]);
 
-  const live = useCourseMarks(courseId, (mark) => {
+  const live = useMarks({ case: "courseId", value: courseId }, (mark) => {
     if (mark.sessionId !== sessionId) return;
     setSaved((before) => new Map(before).set(mark.studentId, mark.status));
     setRecent((before) => [mark, ...before].slice(0, 20));
