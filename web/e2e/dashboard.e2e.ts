@@ -5,7 +5,11 @@ import { createClient } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
-import { FinanceService, TransactionKind } from "../src/gen/campus/finance/v1/finance_pb";
+import {
+  BalanceInterval,
+  FinanceService,
+  TransactionKind,
+} from "../src/gen/campus/finance/v1/finance_pb";
 import {
   AttendanceStatus,
   ProgressService,
@@ -217,6 +221,62 @@ describe("instructor", () => {
     expect(summary.rows.length).toBeGreaterThan(5);
     expect(await page.locator("canvas").count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/instructor-chart.png`, fullPage: true });
+    await done(watched);
+  });
+});
+
+describe("money", () => {
+  it("shows the learner's balances and analytics as the API has them, and follows a new transaction live", async () => {
+    const finance = createClient(FinanceService, await transportAs(baseUrl, "northfield", LEARNER));
+    const balances = await finance.getBalance({});
+    const total = balances.totals[0];
+    if (!total) throw new Error("the demo gave the learner no balance");
+    const start = new Date(Date.now() - 364 * 86_400_000).toLocaleDateString("sv-SE");
+    const { report } = await finance.getAnalytics({
+      query: {
+        dateRange: { startDate: start, endDate: new Date().toLocaleDateString("sv-SE") },
+        balanceInterval: BalanceInterval.MONTH,
+      },
+    });
+
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", LEARNER);
+    await page.waitForURL("**/courses");
+    await page.getByRole("link", { name: "My money" }).click();
+    await page.waitForURL("**/money");
+    const shownTotal = page.getByRole("table", { name: "Balances" }).locator("tfoot td").first();
+    await expect.poll(() => shownTotal.getAttribute("data-minor")).toBe(String(total.amountMinor));
+    const spending = page.locator(
+      `table[data-chart="Spending by category (${total.currency})"] td`,
+    );
+    const expected = (report?.topCategories ?? [])
+      .filter((c) => c.kind === TransactionKind.EXPENSE && c.total?.currency === total.currency)
+      .map((c) => Number(c.total?.amountMinor));
+    await expect.poll(() => spending.count()).toBe(expected.length);
+    expect(
+      await spending.evaluateAll((cells) => cells.map((c) => Number(c.getAttribute("data-value")))),
+    ).toEqual(expected);
+    await expect
+      .poll(() => page.getByRole("status").first().getAttribute("data-state"))
+      .toBe("live");
+
+    // A transaction booked elsewhere moves the total on the open page.
+    const [account] = (await finance.listAccounts({ pageSize: 10 })).accounts;
+    const [food] = (await finance.listCategories({ kind: TransactionKind.EXPENSE, pageSize: 10 }))
+      .categories;
+    await finance.createTransaction({
+      idempotencyKey: crypto.randomUUID(),
+      accountId: account?.id ?? "",
+      categoryId: food?.id ?? "",
+      kind: TransactionKind.EXPENSE,
+      amount: { amountMinor: 4_321n, currency: account?.currency ?? "" },
+      description: "Seen live",
+    });
+    await expect
+      .poll(() => shownTotal.getAttribute("data-minor"))
+      .toBe(String(total.amountMinor - 4_321n));
+    await page.screenshot({ path: `${SHOTS}/money.png`, fullPage: true });
     await done(watched);
   });
 });

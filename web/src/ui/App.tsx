@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { publicUsers, session, SESSION_CHANGED } from "../api/client";
 import type { StoredSession } from "../api/session";
 import { FinanceImport } from "./finance";
+import { Money } from "./money";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
 import { People } from "./people";
@@ -83,6 +84,7 @@ function Shell({ user }: { user: StoredSession }) {
           {schoolAdmin && <a href="/school/attendance">School attendance</a>}
           {schoolAdmin && <a href="/people">People</a>}
           {platform && <a href="/schools">Schools</a>}
+          {!platform && <a href="/money">My money</a>}
           {!platform && <a href="/finance/import">Import transactions</a>}
         </nav>
         <span class="who">{user.displayName}</span>
@@ -104,6 +106,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/people" component={() => <People user={user} />} />
           <Route path="/school/attendance" component={() => <SchoolAttendance user={user} />} />
           <Route path="/finance/import" component={FinanceImport} />
+          <Route path="/money" component={Money} />
           <Route default component={NotFound} />
         </Router>
       </main>

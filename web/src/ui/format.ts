@@ -46,3 +46,21 @@ export function lastDays(days: number): { startDate: string; endDate: string } {
   start.setDate(start.getDate() - (days - 1));
   return { startDate: isoDay(start), endDate: today() };
 }
+
+/**
+ * An amount in minor units (int64, never a float) in its ISO-4217 currency, for the browser's
+ * locale: the minor units are written as an exact decimal string and Intl places the
+ * separators and the symbol.
+ */
+export function formatMoney(money: { amountMinor: bigint; currency: string } | undefined): string {
+  if (!money || !money.currency) return "—";
+  const format = new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const negative = money.amountMinor < 0n;
+  const units = (negative ? -money.amountMinor : money.amountMinor)
+    .toString()
+    .padStart(digits + 1, "0");
+  const decimal = digits > 0 ? `${units.slice(0, -digits)}.${units.slice(-digits)}` : units;
+  // Intl formats a decimal string exactly (ES2023); the ES2022 typings accept numbers only.
+  return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
+}
