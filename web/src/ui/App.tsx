@@ -6,6 +6,7 @@ import { publicUsers, session, SESSION_CHANGED } from "../api/client";
 import type { StoredSession } from "../api/session";
 import { FinanceImport } from "./finance";
 import { Money } from "./money";
+import { Transactions } from "./transactions";
 import { CourseEditor, SessionsPage, TakeAttendance, Teaching } from "./instructor";
 import { CoursePage, MyAttendance, MyCourses } from "./learner";
 import { People } from "./people";
@@ -85,6 +86,7 @@ function Shell({ user }: { user: StoredSession }) {
           {schoolAdmin && <a href="/people">People</a>}
           {platform && <a href="/schools">Schools</a>}
           {!platform && <a href="/money">My money</a>}
+          {!platform && <a href="/money/transactions">Transactions</a>}
           {!platform && <a href="/finance/import">Import transactions</a>}
         </nav>
         <span class="who">{user.displayName}</span>
@@ -107,6 +109,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/school/attendance" component={() => <SchoolAttendance user={user} />} />
           <Route path="/finance/import" component={FinanceImport} />
           <Route path="/money" component={Money} />
+          <Route path="/money/transactions" component={Transactions} />
           <Route default component={NotFound} />
         </Router>
       </main>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMoney } from "./format";
+import { formatMoney, parseMoney } from "./format";
 
 describe("formatMoney", () => {
   it("writes minor units exactly, with the currency's own number of decimals", () => {
@@ -15,5 +15,21 @@ describe("formatMoney", () => {
     // Beyond a double's 53 bits: every digit kept.
     expect(formatMoney({ amountMinor: 9007199254740993n, currency: "EUR" })).toMatch(/409\D93/);
     expect(formatMoney(undefined)).toBe("—");
+  });
+});
+
+describe("parseMoney", () => {
+  it("reads what people type as exact minor units", () => {
+    expect(parseMoney("12.5", "EUR")).toBe(1250n);
+    expect(parseMoney("12,50", "EUR")).toBe(1250n);
+    expect(parseMoney("1 200", "EUR")).toBe(120000n);
+    expect(parseMoney("1500", "JPY")).toBe(1500n);
+    expect(parseMoney("0.10", "USD")).toBe(10n);
+  });
+  it("refuses what is not a positive amount of the currency", () => {
+    for (const text of ["", "abc", "-3", "0", "1.234", "1.5.0"]) {
+      expect(parseMoney(text, "EUR")).toBeNull();
+    }
+    expect(parseMoney("1.5", "JPY")).toBeNull();
   });
 });

@@ -64,3 +64,19 @@ export function formatMoney(money: { amountMinor: bigint; currency: string } | u
   // Intl formats a decimal string exactly (ES2023); the ES2022 typings accept numbers only.
   return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
 }
+
+/**
+ * What the user typed as an amount of `currency` (`12.5`, `12,50`, `1 200`), in minor units;
+ * `null` if it is not a positive amount with at most the currency's decimals.
+ */
+export function parseMoney(text: string, currency: string): bigint | null {
+  const digits =
+    new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions()
+      .maximumFractionDigits ?? 2;
+  const match = /^(\d+)(?:[.,](\d*))?$/.exec(text.replace(/[\s\u00a0']/g, ""));
+  if (!match) return null;
+  const fraction = match[2] ?? "";
+  if (fraction.length > digits) return null;
+  const minor = BigInt(`${match[1]}${fraction.padEnd(digits, "0")}`);
+  return minor > 0n ? minor : null;
+}

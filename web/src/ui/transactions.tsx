@@ -1,0 +1,245 @@
+// A user's transactions: filtered by account, category and dates, a page at a time; adding
+// one with an idempotency key made here and kept until it is booked, so a double click or a
+// retried request books it once; deleting one at the version shown.
+
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { useState } from "preact/hooks";
+import { api, requestId } from "../api/client";
+import { TransactionKind } from "../gen/campus/finance/v1/finance_pb";
+import { FieldProblem, Page, ProblemBanner, useAction, useLoad } from "./common";
+import { formatMoney, formatTime, lastDays, parseMoney, today } from "./format";
+
+/** Transactions a page shows. */
+const PAGE_SIZE = 20;
+
+export function Transactions() {
+  const accounts = useLoad(
+    () => api.finance.listAccounts({ pageSize: 100 }).then((page) => page.accounts),
+    "accounts",
+  );
+  const categories = useLoad(
+    () => api.finance.listCategories({ pageSize: 200 }).then((page) => page.categories),
+    "categories",
+  );
+  const [filter, setFilter] = useState({ accountId: "", categoryId: "", ...lastDays(365) });
+  // The tokens of the pages before this one, and this one's.
+  const [tokens, setTokens] = useState<string[]>([""]);
+  const pageToken = tokens[tokens.length - 1] ?? "";
+  const list = useLoad(
+    () =>
+      api.finance.listTransactions({
+        accountId: filter.accountId,
+        categoryId: filter.categoryId,
+        dateRange: { startDate: filter.startDate, endDate: filter.endDate },
+        pageSize: PAGE_SIZE,
+        pageToken,
+      }),
+    `${JSON.stringify(filter)}|${pageToken}`,
+  );
+  const refilter = (change: Partial<typeof filter>) => {
+    setFilter({ ...filter, ...change });
+    setTokens([""]);
+  };
+
+  const add = useAction();
+  const remove = useAction();
+  const [accountId, setAccountId] = useState("");
+  const [categoryId, setCategoryId] = useState("");
+  const [amount, setAmount] = useState("");
+  const [description, setDescription] = useState("");
+  const [date, setDate] = useState(today());
+  const [key, setKey] = useState(requestId);
+  const [amountProblem, setAmountProblem] = useState("");
+
+  const account = accounts.data?.find((a) => a.id === (accountId || accounts.data?.[0]?.id));
+  const category = categories.data?.find((c) => c.id === (categoryId || categories.data?.[0]?.id));
+  const names = new Map([
+    ...(accounts.data ?? []).map((a) => [a.id, a.name] as const),
+    ...(categories.data ?? []).map((c) => [c.id, c.name] as const),
+  ]);
+
+  const addTransaction = (event: Event) => {
+    event.preventDefault();
+    if (!account || !category || add.busy) return;
+    const minor = parseMoney(amount, account.currency);
+    setAmountProblem(minor === null ? `Enter a positive amount in ${account.currency}.` : "");
+    if (minor === null) return;
+    void add
+      .run(async () => {
+        await api.finance.createTransaction({
+          idempotencyKey: key,
+          accountId: account.id,
+          categoryId: category.id,
+          kind: category.kind,
+          amount: { amountMinor: minor, currency: account.currency },
+          description,
+          occurredAt: timestampFromMs(new Date(`${date}T12:00:00`).getTime()),
+        });
+      })
+      .then((booked) => {
+        if (!booked) return;
+        setAmount("");
+        setDescription("");
+        setKey(requestId());
+        list.reload();
+      });
+  };
+
+  const next = list.data?.nextPageToken ?? "";
+  return (
+    <Page title="Transactions">
+      <ProblemBanner problem={accounts.problem ?? categories.problem ?? list.problem} />
+      <form class="panel inline" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Account
+          <select
+            value={filter.accountId}
+            onChange={(e) => refilter({ accountId: e.currentTarget.value })}
+          >
+            <option value="">All accounts</option>
+            {accounts.data?.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Category
+          <select
+            value={filter.categoryId}
+            onChange={(e) => refilter({ categoryId: e.currentTarget.value })}
+          >
+            <option value="">All categories</option>
+            {categories.data?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input
+            type="date"
+            value={filter.startDate}
+            onChange={(e) => refilter({ startDate: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          To
+          <input
+            type="date"
+            value={filter.endDate}
+            onChange={(e) => refilter({ endDate: e.currentTarget.value })}
+          />
+        </label>
+      </form>
+      <ProblemBanner problem={remove.problem} />
+      <table aria-label="Transactions">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Account</th>
+            <th scope="col">Category</th>
+            <th scope="col">Description</th>
+            <th scope="col">Amount</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.transactions.map((t) => (
+            <tr key={t.id}>
+              <td>{formatTime(t.occurredAt)}</td>
+              <td>{names.get(t.accountId) ?? t.accountId}</td>
+              <td>{names.get(t.categoryId) ?? t.categoryId}</td>
+              <td>{t.description}</td>
+              <td data-minor={String(t.amount?.amountMinor ?? 0n)}>
+                {t.kind === TransactionKind.EXPENSE ? "−" : "+"}
+                {formatMoney(t.amount)}
+              </td>
+              <td>
+                <button
+                  type="button"
+                  disabled={remove.busy}
+                  onClick={() =>
+                    void remove
+                      .run(async () => {
+                        await api.finance.deleteTransaction({
+                          transactionId: t.id,
+                          version: t.version,
+                        });
+                      })
+                      .then(() => list.reload())
+                  }
+                >
+                  Delete <span class="sr-only">{t.description}</span>
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav class="pager" aria-label="Pages">
+        <button
+          type="button"
+          disabled={tokens.length < 2}
+          onClick={() => setTokens(tokens.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <button type="button" disabled={!next} onClick={() => setTokens([...tokens, next])}>
+          Next page
+        </button>
+      </nav>
+      <form class="panel" onSubmit={addTransaction} aria-labelledby="new-transaction">
+        <h2 id="new-transaction">New transaction</h2>
+        <label>
+          Account
+          <select value={account?.id ?? ""} onChange={(e) => setAccountId(e.currentTarget.value)}>
+            {accounts.data?.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name} ({a.currency})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Category
+          <select value={category?.id ?? ""} onChange={(e) => setCategoryId(e.currentTarget.value)}>
+            {categories.data?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.kind === TransactionKind.INCOME ? "income" : "expense"})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Amount
+          <input
+            inputMode="decimal"
+            value={amount}
+            onInput={(e) => setAmount(e.currentTarget.value)}
+            required
+          />
+          {amountProblem && <span class="field-problem">{amountProblem}</span>}
+          <FieldProblem problem={add.problem} field="amount" />
+        </label>
+        <label>
+          Description
+          <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </label>
+        <label>
+          Date
+          <input type="date" value={date} onChange={(e) => setDate(e.currentTarget.value)} />
+        </label>
+        <ProblemBanner problem={add.problem} />
+        <button type="submit" disabled={add.busy}>
+          Add transaction
+        </button>
+      </form>
+    </Page>
+  );
+}
