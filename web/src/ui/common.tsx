@@ -157,3 +157,38 @@ export function Page({
     </section>
   );
 }
+
+/** Page tokens of a paginated list: the current one, and moving forward and back. */
+export interface Pages {
+  token: string;
+  next(token: string): void;
+  previous(): void;
+  reset(): void;
+  hasPrevious: boolean;
+}
+
+/** Keeps the tokens of the pages before the current one, so "previous" needs no server. */
+export function usePages(): Pages {
+  const [tokens, setTokens] = useState<string[]>([""]);
+  return {
+    token: tokens[tokens.length - 1] ?? "",
+    next: (token) => setTokens([...tokens, token]),
+    previous: () => setTokens(tokens.slice(0, -1)),
+    reset: () => setTokens([""]),
+    hasPrevious: tokens.length > 1,
+  };
+}
+
+/** Previous and next buttons of a list; `next` is the token the server gave ("" at the end). */
+export function Pager({ pages, next }: { pages: Pages; next: string }) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={!pages.hasPrevious} onClick={pages.previous}>
+        Previous page
+      </button>
+      <button type="button" disabled={!next} onClick={() => pages.next(next)}>
+        Next page
+      </button>
+    </nav>
+  );
+}

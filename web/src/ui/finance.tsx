@@ -7,7 +7,8 @@ import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { COLUMNS, parseImport } from "../api/csv";
 import { type RejectedImportRow, TransactionKind } from "../gen/campus/finance/v1/finance_pb";
-import { Page, ProblemBanner, ProgressBar, useAction, useLoad } from "./common";
+import { Page, ProblemBanner, ProgressBar, useAction } from "./common";
+import { useAccounts, useCategories } from "./ledger";
 
 /** Rows a call carries: the server's limit per chunk. */
 const CHUNK = 1000;
@@ -22,14 +23,8 @@ interface Report {
 }
 
 export function FinanceImport() {
-  const accounts = useLoad(
-    () => api.finance.listAccounts({ pageSize: 100 }).then((page) => page.accounts),
-    "accounts",
-  );
-  const categories = useLoad(
-    () => api.finance.listCategories({ pageSize: 200 }).then((page) => page.categories),
-    "categories",
-  );
+  const accounts = useAccounts();
+  const categories = useCategories();
   const action = useAction();
   const [report, setReport] = useState<Report | null>(null);
 

@@ -13,6 +13,7 @@ import {
 import { PointsChart } from "./chart";
 import { LiveBadge, Page, ProblemBanner, useLoad } from "./common";
 import { formatMoney, lastDays } from "./format";
+import { useAccounts } from "./ledger";
 
 /** Chart values are minor units; their labels are money again. */
 function chartMoney(currency: string) {
@@ -57,10 +58,7 @@ function useLiveReport(): {
 
 export function Money() {
   const { report, state, changes } = useLiveReport();
-  const accounts = useLoad(
-    () => api.finance.listAccounts({ pageSize: 100 }).then((page) => page.accounts),
-    "accounts",
-  );
+  const accounts = useAccounts();
   const balances = useLoad(() => api.finance.getBalance({}), "balances");
   // Each new report follows a write: the balances moved with it.
   useEffect(() => {

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { api, requestId } from "../api/client";
 import type { StoredSession } from "../api/session";
 import { Role, UserStatus } from "../gen/campus/users/v1/users_pb";
-import { FieldProblem, Page, ProblemBanner, useAction, useLoad } from "./common";
+import { FieldProblem, Page, Pager, ProblemBanner, useAction, useLoad, usePages } from "./common";
 
 /** Users a page shows. */
 const PAGE_SIZE = 20;
@@ -27,12 +27,16 @@ function roleName(role: Role): string {
 
 export function People({ user }: { user: StoredSession }) {
   const [role, setRole] = useState(Role.UNSPECIFIED);
-  // The tokens of the pages before this one, and this one's: "previous" pops.
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const pageToken = tokens[tokens.length - 1] ?? "";
+  const pages = usePages();
   const users = useLoad(
-    () => api.users.listUsers({ schoolId: user.schoolId, role, pageSize: PAGE_SIZE, pageToken }),
-    `${role}|${pageToken}`,
+    () =>
+      api.users.listUsers({
+        schoolId: user.schoolId,
+        role,
+        pageSize: PAGE_SIZE,
+        pageToken: pages.token,
+      }),
+    `${role}|${pages.token}`,
   );
   const change = useAction();
   const create = useAction();
@@ -45,7 +49,7 @@ export function People({ user }: { user: StoredSession }) {
 
   const filter = (next: Role) => {
     setRole(next);
-    setTokens([""]);
+    pages.reset();
   };
 
   const deactivate = (userId: string) =>
@@ -128,18 +132,7 @@ export function People({ user }: { user: StoredSession }) {
           ))}
         </tbody>
       </table>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens(tokens.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button type="button" disabled={!next} onClick={() => setTokens([...tokens, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager pages={pages} next={next} />
       <form class="panel" onSubmit={addUser} aria-labelledby="new-person">
         <h2 id="new-person">New person</h2>
         <label>

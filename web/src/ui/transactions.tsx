@@ -6,25 +6,18 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { api, requestId } from "../api/client";
 import { TransactionKind } from "../gen/campus/finance/v1/finance_pb";
-import { FieldProblem, Page, ProblemBanner, useAction, useLoad } from "./common";
+import { FieldProblem, Page, Pager, ProblemBanner, useAction, useLoad, usePages } from "./common";
 import { formatMoney, formatTime, lastDays, parseMoney, today } from "./format";
+import { useAccounts, useCategories } from "./ledger";
 
 /** Transactions a page shows. */
 const PAGE_SIZE = 20;
 
 export function Transactions() {
-  const accounts = useLoad(
-    () => api.finance.listAccounts({ pageSize: 100 }).then((page) => page.accounts),
-    "accounts",
-  );
-  const categories = useLoad(
-    () => api.finance.listCategories({ pageSize: 200 }).then((page) => page.categories),
-    "categories",
-  );
+  const accounts = useAccounts();
+  const categories = useCategories();
   const [filter, setFilter] = useState({ accountId: "", categoryId: "", ...lastDays(365) });
-  // The tokens of the pages before this one, and this one's.
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const pageToken = tokens[tokens.length - 1] ?? "";
+  const pages = usePages();
   const list = useLoad(
     () =>
       api.finance.listTransactions({
@@ -32,13 +25,13 @@ export function Transactions() {
         categoryId: filter.categoryId,
         dateRange: { startDate: filter.startDate, endDate: filter.endDate },
         pageSize: PAGE_SIZE,
-        pageToken,
+        pageToken: pages.token,
       }),
-    `${JSON.stringify(filter)}|${pageToken}`,
+    `${JSON.stringify(filter)}|${pages.token}`,
   );
   const refilter = (change: Partial<typeof filter>) => {
     setFilter({ ...filter, ...change });
-    setTokens([""]);
+    pages.reset();
   };
 
   const add = useAction();
@@ -182,18 +175,7 @@ export function Transactions() {
           ))}
         </tbody>
       </table>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={tokens.length < 2}
-          onClick={() => setTokens(tokens.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button type="button" disabled={!next} onClick={() => setTokens([...tokens, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager pages={pages} next={next} />
       <form class="panel" onSubmit={addTransaction} aria-labelledby="new-transaction">
         <h2 id="new-transaction">New transaction</h2>
         <label>
