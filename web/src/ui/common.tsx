@@ -192,3 +192,18 @@ export function Pager({ pages, next }: { pages: Pages; next: string }) {
     </nav>
   );
 }
+
+/** A table's header row; a column named `""` is the row's actions, named for screen readers. */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) => (
+          <th scope="col" key={column}>
+            {column || <span class="sr-only">Actions</span>}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { COLUMNS, parseImport } from "../api/csv";
 import { type RejectedImportRow, TransactionKind } from "../gen/campus/finance/v1/finance_pb";
-import { Page, ProblemBanner, ProgressBar, useAction } from "./common";
+import { Page, ProblemBanner, ProgressBar, useAction, TableHead } from "./common";
 import { useAccounts, useCategories } from "./ledger";
 
 /** Rows a call carries: the server's limit per chunk. */
@@ -83,13 +83,7 @@ export function FinanceImport() {
           </p>
           {report.rejected.length > 0 && (
             <table aria-label="Rejected rows">
-              <thead>
-                <tr>
-                  <th scope="col">Line</th>
-                  <th scope="col">Field</th>
-                  <th scope="col">Why</th>
-                </tr>
-              </thead>
+              <TableHead columns={["Line", "Field", "Why"]} />
               <tbody>
                 {report.rejected.map((row) => (
                   <tr key={row.lineNumber.toString()}>
@@ -105,13 +99,7 @@ export function FinanceImport() {
       )}
       <h2>Your accounts</h2>
       <table aria-label="Accounts">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Currency</th>
-            <th scope="col">account_id</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "Currency", "account_id"]} />
         <tbody>
           {accounts.data?.map((account) => (
             <tr key={account.id}>
@@ -126,13 +114,7 @@ export function FinanceImport() {
       </table>
       <h2>Your categories</h2>
       <table aria-label="Categories">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Kind</th>
-            <th scope="col">category_id</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "Kind", "category_id"]} />
         <tbody>
           {categories.data?.map((category) => (
             <tr key={category.id}>

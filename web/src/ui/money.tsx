@@ -11,7 +11,7 @@ import {
   TransactionKind,
 } from "../gen/campus/finance/v1/finance_pb";
 import { PointsChart } from "./chart";
-import { LiveBadge, Page, ProblemBanner, useLoad } from "./common";
+import { LiveBadge, Page, ProblemBanner, useLoad, TableHead } from "./common";
 import { formatMoney, lastDays } from "./format";
 import { useAccounts } from "./ledger";
 
@@ -78,12 +78,7 @@ export function Money() {
     <Page title="My money" aside={<LiveBadge state={state} />}>
       <ProblemBanner problem={accounts.problem ?? balances.problem} />
       <table aria-label="Balances">
-        <thead>
-          <tr>
-            <th scope="col">Account</th>
-            <th scope="col">Balance</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Account", "Balance"]} />
         <tbody>
           {balances.data?.accounts.map((balance) => (
             <tr key={balance.accountId}>
@@ -105,14 +100,7 @@ export function Money() {
       </table>
       {flow.length > 0 && (
         <table aria-label="Income and expense per month">
-          <thead>
-            <tr>
-              <th scope="col">Month</th>
-              <th scope="col">Income</th>
-              <th scope="col">Expense</th>
-              <th scope="col">Net</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Month", "Income", "Expense", "Net"]} />
           <tbody>
             {flow.map((month) => (
               <tr key={month.month}>

@@ -5,7 +5,16 @@ import { useState } from "preact/hooks";
 import { api, requestId } from "../api/client";
 import type { StoredSession } from "../api/session";
 import { Role, UserStatus } from "../gen/campus/users/v1/users_pb";
-import { FieldProblem, Page, Pager, ProblemBanner, useAction, useLoad, usePages } from "./common";
+import {
+  FieldProblem,
+  Page,
+  Pager,
+  ProblemBanner,
+  useAction,
+  useLoad,
+  usePages,
+  TableHead,
+} from "./common";
 
 /** Users a page shows. */
 const PAGE_SIZE = 20;
@@ -99,17 +108,7 @@ export function People({ user }: { user: StoredSession }) {
         </select>
       </label>
       <table aria-label="People">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Roles</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "Email", "Roles", "Status", ""]} />
         <tbody>
           {users.data?.users.map((person) => (
             <tr key={person.id}>

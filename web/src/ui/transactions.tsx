@@ -6,7 +6,16 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { api, requestId } from "../api/client";
 import { TransactionKind } from "../gen/campus/finance/v1/finance_pb";
-import { FieldProblem, Page, Pager, ProblemBanner, useAction, useLoad, usePages } from "./common";
+import {
+  FieldProblem,
+  Page,
+  Pager,
+  ProblemBanner,
+  useAction,
+  useLoad,
+  usePages,
+  TableHead,
+} from "./common";
 import { formatMoney, formatTime, lastDays, parseMoney, today } from "./format";
 import { useAccounts, useCategories } from "./ledger";
 
@@ -130,18 +139,7 @@ export function Transactions() {
       </form>
       <ProblemBanner problem={remove.problem} />
       <table aria-label="Transactions">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Account</th>
-            <th scope="col">Category</th>
-            <th scope="col">Description</th>
-            <th scope="col">Amount</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["When", "Account", "Category", "Description", "Amount", ""]} />
         <tbody>
           {list.data?.transactions.map((t) => (
             <tr key={t.id}>
