@@ -261,6 +261,16 @@ describe("money", () => {
       .poll(() => page.getByRole("status").first().getAttribute("data-state"))
       .toBe("live");
 
+    const month = new Date().toLocaleDateString("sv-SE").slice(0, 7);
+    const budgets = (report?.budgets ?? []).filter((b) => b.month === month);
+    expect(budgets.length).toBeGreaterThan(0);
+    const spent = page
+      .getByRole("table", { name: "Budgets this month" })
+      .locator("tbody td[data-minor]");
+    await expect
+      .poll(() => spent.evaluateAll((cells) => cells.map((c) => c.getAttribute("data-minor"))))
+      .toEqual(budgets.map((b) => String(b.spent?.amountMinor ?? 0n)));
+
     // A transaction booked elsewhere moves the total on the open page.
     const [account] = (await finance.listAccounts({ pageSize: 10 })).accounts;
     const [food] = (await finance.listCategories({ kind: TransactionKind.EXPENSE, pageSize: 10 }))

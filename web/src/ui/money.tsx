@@ -1,5 +1,6 @@
-// A user's own money: balances per account and per currency, and the last twelve months'
-// analytics (income against expense per month, spending by category, balance over time),
+// A user's own money: balances per account and per currency, this month's budgets against
+// spending, and the last twelve months' analytics (income against expense per month,
+// spending by category, balance over time),
 // kept current by WatchAnalytics: a transaction booked anywhere redraws them.
 
 import { useEffect, useState } from "preact/hooks";
@@ -74,6 +75,8 @@ export function Money() {
   );
   const history = (report?.balanceHistory ?? []).filter((point) => inCurrency(point.balance));
   const flow = (report?.cashFlow ?? []).filter((month) => inCurrency(month.net));
+  const thisMonth = new Date().toLocaleDateString("sv-SE").slice(0, 7);
+  const budgets = (report?.budgets ?? []).filter((status) => status.month === thisMonth);
   return (
     <Page title="My money" aside={<LiveBadge state={state} />}>
       <ProblemBanner problem={accounts.problem ?? balances.problem} />
@@ -108,6 +111,23 @@ export function Money() {
                 <td>{formatMoney(month.income)}</td>
                 <td>{formatMoney(month.expense)}</td>
                 <td data-minor={String(month.net?.amountMinor ?? 0n)}>{formatMoney(month.net)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {budgets.length > 0 && (
+        <table aria-label="Budgets this month">
+          <TableHead columns={["Category", "Limit", "Spent", "Left"]} />
+          <tbody>
+            {budgets.map((status) => (
+              <tr key={status.budget?.id} data-over={status.overLimit}>
+                <th scope="row">{status.categoryName}</th>
+                <td>{formatMoney(status.budget?.monthlyLimit)}</td>
+                <td data-minor={String(status.spent?.amountMinor ?? 0n)}>
+                  {formatMoney(status.spent)}
+                </td>
+                <td>{status.overLimit ? "over the limit" : formatMoney(status.remaining)}</td>
               </tr>
             ))}
           </tbody>
