@@ -56,7 +56,9 @@ web-figures: web
 screenshots: web-test
 	mkdir -p docs/screenshots
 	cp target/e2e/learner-courses.png target/e2e/instructor-attendance.png \
-		target/e2e/instructor-chart.png target/e2e/phone-attendance.png docs/screenshots/
+		target/e2e/instructor-chart.png target/e2e/phone-attendance.png \
+		target/e2e/school-attendance.png target/e2e/money.png target/e2e/finance-import.png \
+		docs/screenshots/
 
 ## test: contract lint and breaking-change check, then every crate's tests (all of them, even
 ## after a failure, so one run shows every failing test)
