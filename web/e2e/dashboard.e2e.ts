@@ -6,6 +6,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoursesService } from "../src/gen/campus/courses/v1/courses_pb";
 import {
+  AccountKind,
   BalanceInterval,
   FinanceService,
   TransactionKind,
@@ -292,7 +293,7 @@ describe("money", () => {
 });
 
 describe("transactions", () => {
-  it("filters by category, books a double-clicked transaction once, and deletes it", async () => {
+  it("filters by category, books a double-clicked transaction once, edits and deletes it, and transfers once", async () => {
     const finance = createClient(FinanceService, await transportAs(baseUrl, "northfield", LEARNER));
     const watched = await openPage(browser, baseUrl);
     const { page } = watched;
@@ -325,9 +326,39 @@ describe("transactions", () => {
       ).length;
     expect(await booked()).toBe(1);
 
+    await row.getByRole("button", { name: `Edit ${description}` }).click();
+    await table.getByLabel("New amount").fill("20.5");
+    await table.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => row.locator("td[data-minor]").getAttribute("data-minor")).toBe("2050");
+
     await row.getByRole("button", { name: `Delete ${description}` }).click();
     await expect.poll(() => row.count()).toBe(0);
     expect(await booked()).toBe(0);
+
+    // With a second account, a transfer moves money between them, once however often clicked.
+    const [current] = (await finance.listAccounts({ pageSize: 10 })).accounts;
+    await finance.createAccount({
+      requestId: `e2e-savings-${Date.now()}`,
+      name: `Savings ${Date.now()}`,
+      kind: AccountKind.SAVINGS,
+      currency: current?.currency ?? "EUR",
+      openingBalanceMinor: 0n,
+    });
+    const balances = async () =>
+      new Map(
+        (await finance.getBalance({})).accounts.map((b) => [b.accountId, b.balance?.amountMinor]),
+      );
+    const before = await balances();
+    await page.reload();
+    const move = page.getByRole("form", { name: "Transfer between accounts" });
+    await move.getByLabel(/^From/).selectOption({ index: 0 });
+    await move.getByLabel(/^To/).selectOption({ index: 1 });
+    await move.getByLabel("Amount to move").fill("7");
+    await move.getByRole("button", { name: "Transfer" }).dblclick();
+    await expect.poll(() => move.getByLabel("Amount to move").inputValue()).toBe("");
+    const after = await balances();
+    const moved = [...after].map(([id, value]) => (value ?? 0n) - (before.get(id) ?? 0n));
+    expect(moved.filter((delta) => delta !== 0n).sort()).toEqual([-700n, 700n]);
     await done(watched);
   });
 });

@@ -47,6 +47,26 @@ export function lastDays(days: number): { startDate: string; endDate: string } {
   return { startDate: isoDay(start), endDate: today() };
 }
 
+/** Decimals of `currency` (2 for EUR, 0 for JPY), as Intl knows them. */
+function decimalsOf(currency: string): number {
+  return (
+    new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions()
+      .maximumFractionDigits ?? 2
+  );
+}
+
+/** An amount as the user would type it back (`-12.34`): the minor units as a plain decimal. */
+export function plainAmount(money: { amountMinor: bigint; currency: string } | undefined): string {
+  if (!money || !money.currency) return "";
+  const digits = decimalsOf(money.currency);
+  const negative = money.amountMinor < 0n;
+  const units = (negative ? -money.amountMinor : money.amountMinor)
+    .toString()
+    .padStart(digits + 1, "0");
+  const decimal = digits > 0 ? `${units.slice(0, -digits)}.${units.slice(-digits)}` : units;
+  return `${negative ? "-" : ""}${decimal}`;
+}
+
 /**
  * An amount in minor units (int64, never a float) in its ISO-4217 currency, for the browser's
  * locale: the minor units are written as an exact decimal string and Intl places the
@@ -55,14 +75,8 @@ export function lastDays(days: number): { startDate: string; endDate: string } {
 export function formatMoney(money: { amountMinor: bigint; currency: string } | undefined): string {
   if (!money || !money.currency) return "—";
   const format = new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  const negative = money.amountMinor < 0n;
-  const units = (negative ? -money.amountMinor : money.amountMinor)
-    .toString()
-    .padStart(digits + 1, "0");
-  const decimal = digits > 0 ? `${units.slice(0, -digits)}.${units.slice(-digits)}` : units;
   // Intl formats a decimal string exactly (ES2023); the ES2022 typings accept numbers only.
-  return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
+  return format.format(plainAmount(money) as unknown as number);
 }
 
 /**
@@ -70,9 +84,7 @@ export function formatMoney(money: { amountMinor: bigint; currency: string } | u
  * `null` if it is not a positive amount with at most the currency's decimals.
  */
 export function parseMoney(text: string, currency: string): bigint | null {
-  const digits =
-    new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions()
-      .maximumFractionDigits ?? 2;
+  const digits = decimalsOf(currency);
   const match = /^(\d+)(?:[.,](\d*))?$/.exec(text.replace(/[\s\u00a0']/g, ""));
   if (!match) return null;
   const fraction = match[2] ?? "";

@@ -1,6 +1,7 @@
 // A user's transactions: filtered by account, category and dates, a page at a time; adding
-// one with an idempotency key made here and kept until it is booked, so a double click or a
-// retried request books it once; deleting one at the version shown.
+// one (or a transfer) with an idempotency key made here and kept until it is booked, so a
+// double click or a retried request books it once; editing and deleting one at the version
+// shown.
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
@@ -16,7 +17,7 @@ import {
   usePages,
   TableHead,
 } from "./common";
-import { formatMoney, formatTime, lastDays, parseMoney, today } from "./format";
+import { formatMoney, formatTime, lastDays, parseMoney, plainAmount, today } from "./format";
 import { useAccounts, useCategories } from "./ledger";
 
 /** Transactions a page shows. */
@@ -44,7 +45,19 @@ export function Transactions() {
   };
 
   const add = useAction();
-  const remove = useAction();
+  const change = useAction();
+  const transfer = useAction();
+  const [editing, setEditing] = useState<{
+    id: string;
+    version: bigint;
+    currency: string;
+    amount: string;
+    description: string;
+  } | null>(null);
+  const [transferKey, setTransferKey] = useState(requestId);
+  const [fromId, setFromId] = useState("");
+  const [toId, setToId] = useState("");
+  const [transferAmount, setTransferAmount] = useState("");
   const [accountId, setAccountId] = useState("");
   const [categoryId, setCategoryId] = useState("");
   const [amount, setAmount] = useState("");
@@ -84,6 +97,50 @@ export function Transactions() {
         setDescription("");
         setKey(requestId());
         list.reload();
+      });
+  };
+
+  const saveEdit = () => {
+    if (!editing) return;
+    const minor = parseMoney(editing.amount, editing.currency);
+    if (minor === null) return;
+    void change
+      .run(async () => {
+        await api.finance.updateTransaction({
+          transactionId: editing.id,
+          version: editing.version,
+          amount: { amountMinor: minor, currency: editing.currency },
+          description: editing.description,
+        });
+      })
+      .then((saved) => {
+        if (!saved) return;
+        setEditing(null);
+        list.reload();
+      });
+  };
+
+  const from = accounts.data?.find((a) => a.id === (fromId || accounts.data?.[0]?.id));
+  const to = accounts.data?.find((a) => a.id === (toId || accounts.data?.[1]?.id));
+  const addTransfer = (event: Event) => {
+    event.preventDefault();
+    if (!from || !to || transfer.busy) return;
+    const minor = parseMoney(transferAmount, from.currency);
+    if (minor === null) return;
+    void transfer
+      .run(async () => {
+        await api.finance.createTransfer({
+          idempotencyKey: transferKey,
+          fromAccountId: from.id,
+          toAccountId: to.id,
+          amount: { amountMinor: minor, currency: from.currency },
+          description: `Transfer to ${to.name}`,
+        });
+      })
+      .then((booked) => {
+        if (!booked) return;
+        setTransferAmount("");
+        setTransferKey(requestId());
       });
   };
 
@@ -137,40 +194,85 @@ export function Transactions() {
           />
         </label>
       </form>
-      <ProblemBanner problem={remove.problem} />
+      <ProblemBanner problem={change.problem} />
       <table aria-label="Transactions">
         <TableHead columns={["When", "Account", "Category", "Description", "Amount", ""]} />
         <tbody>
-          {list.data?.transactions.map((t) => (
-            <tr key={t.id}>
-              <td>{formatTime(t.occurredAt)}</td>
-              <td>{names.get(t.accountId) ?? t.accountId}</td>
-              <td>{names.get(t.categoryId) ?? t.categoryId}</td>
-              <td>{t.description}</td>
-              <td data-minor={String(t.amount?.amountMinor ?? 0n)}>
-                {t.kind === TransactionKind.EXPENSE ? "−" : "+"}
-                {formatMoney(t.amount)}
-              </td>
-              <td>
-                <button
-                  type="button"
-                  disabled={remove.busy}
-                  onClick={() =>
-                    void remove
-                      .run(async () => {
-                        await api.finance.deleteTransaction({
-                          transactionId: t.id,
-                          version: t.version,
-                        });
+          {list.data?.transactions.map((t) =>
+            editing?.id === t.id ? (
+              <tr key={t.id}>
+                <td>{formatTime(t.occurredAt)}</td>
+                <td>{names.get(t.accountId) ?? t.accountId}</td>
+                <td>{names.get(t.categoryId) ?? t.categoryId}</td>
+                <td>
+                  <input
+                    aria-label="New description"
+                    value={editing.description}
+                    onInput={(e) => setEditing({ ...editing, description: e.currentTarget.value })}
+                  />
+                </td>
+                <td>
+                  <input
+                    aria-label="New amount"
+                    inputMode="decimal"
+                    value={editing.amount}
+                    onInput={(e) => setEditing({ ...editing, amount: e.currentTarget.value })}
+                  />
+                </td>
+                <td>
+                  <button type="button" disabled={change.busy} onClick={saveEdit}>
+                    Save
+                  </button>
+                  <button type="button" onClick={() => setEditing(null)}>
+                    Cancel
+                  </button>
+                </td>
+              </tr>
+            ) : (
+              <tr key={t.id}>
+                <td>{formatTime(t.occurredAt)}</td>
+                <td>{names.get(t.accountId) ?? t.accountId}</td>
+                <td>{names.get(t.categoryId) ?? t.categoryId}</td>
+                <td>{t.description}</td>
+                <td data-minor={String(t.amount?.amountMinor ?? 0n)}>
+                  {t.kind === TransactionKind.EXPENSE ? "−" : "+"}
+                  {formatMoney(t.amount)}
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() =>
+                      setEditing({
+                        id: t.id,
+                        version: t.version,
+                        currency: t.amount?.currency ?? "",
+                        amount: plainAmount(t.amount),
+                        description: t.description,
                       })
-                      .then(() => list.reload())
-                  }
-                >
-                  Delete <span class="sr-only">{t.description}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
+                    }
+                  >
+                    Edit <span class="sr-only">{t.description}</span>
+                  </button>
+                  <button
+                    type="button"
+                    disabled={change.busy}
+                    onClick={() =>
+                      void change
+                        .run(async () => {
+                          await api.finance.deleteTransaction({
+                            transactionId: t.id,
+                            version: t.version,
+                          });
+                        })
+                        .then(() => list.reload())
+                    }
+                  >
+                    Delete <span class="sr-only">{t.description}</span>
+                  </button>
+                </td>
+              </tr>
+            ),
+          )}
         </tbody>
       </table>
       <Pager pages={pages} next={next} />
@@ -220,6 +322,45 @@ export function Transactions() {
           Add transaction
         </button>
       </form>
+      {(accounts.data?.length ?? 0) > 1 && (
+        <form class="panel" onSubmit={addTransfer} aria-labelledby="new-transfer">
+          <h2 id="new-transfer">Transfer between accounts</h2>
+          <label>
+            From
+            <select value={from?.id ?? ""} onChange={(e) => setFromId(e.currentTarget.value)}>
+              {accounts.data?.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name} ({a.currency})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            To
+            <select value={to?.id ?? ""} onChange={(e) => setToId(e.currentTarget.value)}>
+              {accounts.data?.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name} ({a.currency})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Amount to move
+            <input
+              inputMode="decimal"
+              value={transferAmount}
+              onInput={(e) => setTransferAmount(e.currentTarget.value)}
+              required
+            />
+            <FieldProblem problem={transfer.problem} field="amount" />
+          </label>
+          <ProblemBanner problem={transfer.problem} />
+          <button type="submit" disabled={transfer.busy}>
+            Transfer
+          </button>
+        </form>
+      )}
     </Page>
   );
 }
