@@ -198,81 +198,82 @@ export function Transactions() {
       <table aria-label="Transactions">
         <TableHead columns={["When", "Account", "Category", "Description", "Amount", ""]} />
         <tbody>
-          {list.data?.transactions.map((t) =>
-            editing?.id === t.id ? (
-              <tr key={t.id}>
-                <td>{formatTime(t.occurredAt)}</td>
-                <td>{names.get(t.accountId) ?? t.accountId}</td>
-                <td>{names.get(t.categoryId) ?? t.categoryId}</td>
-                <td>
-                  <input
-                    aria-label="New description"
-                    value={editing.description}
-                    onInput={(e) => setEditing({ ...editing, description: e.currentTarget.value })}
-                  />
-                </td>
-                <td>
-                  <input
-                    aria-label="New amount"
-                    inputMode="decimal"
-                    value={editing.amount}
-                    onInput={(e) => setEditing({ ...editing, amount: e.currentTarget.value })}
-                  />
-                </td>
-                <td>
-                  <button type="button" disabled={change.busy} onClick={saveEdit}>
-                    Save
-                  </button>
-                  <button type="button" onClick={() => setEditing(null)}>
-                    Cancel
-                  </button>
-                </td>
-              </tr>
-            ) : (
-              <tr key={t.id}>
-                <td>{formatTime(t.occurredAt)}</td>
-                <td>{names.get(t.accountId) ?? t.accountId}</td>
-                <td>{names.get(t.categoryId) ?? t.categoryId}</td>
-                <td>{t.description}</td>
-                <td data-minor={String(t.amount?.amountMinor ?? 0n)}>
-                  {t.kind === TransactionKind.EXPENSE ? "−" : "+"}
-                  {formatMoney(t.amount)}
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() =>
-                      setEditing({
-                        id: t.id,
-                        version: t.version,
-                        currency: t.amount?.currency ?? "",
-                        amount: plainAmount(t.amount),
-                        description: t.description,
-                      })
-                    }
-                  >
-                    Edit <span class="sr-only">{t.description}</span>
-                  </button>
-                  <button
-                    type="button"
-                    disabled={change.busy}
-                    onClick={() =>
-                      void change
-                        .run(async () => {
-                          await api.finance.deleteTransaction({
-                            transactionId: t.id,
-                            version: t.version,
-                          });
+          {list.data?.transactions.map((t) => (
+            <tr key={t.id}>
+              <td>{formatTime(t.occurredAt)}</td>
+              <td>{names.get(t.accountId) ?? t.accountId}</td>
+              <td>{names.get(t.categoryId) ?? t.categoryId}</td>
+              {editing?.id === t.id ? (
+                <>
+                  <td>
+                    <input
+                      aria-label="New description"
+                      value={editing.description}
+                      onInput={(e) =>
+                        setEditing({ ...editing, description: e.currentTarget.value })
+                      }
+                    />
+                  </td>
+                  <td>
+                    <input
+                      aria-label="New amount"
+                      inputMode="decimal"
+                      value={editing.amount}
+                      onInput={(e) => setEditing({ ...editing, amount: e.currentTarget.value })}
+                    />
+                  </td>
+                  <td>
+                    <button type="button" disabled={change.busy} onClick={saveEdit}>
+                      Save
+                    </button>
+                    <button type="button" onClick={() => setEditing(null)}>
+                      Cancel
+                    </button>
+                  </td>
+                </>
+              ) : (
+                <>
+                  <td>{t.description}</td>
+                  <td data-minor={String(t.amount?.amountMinor ?? 0n)}>
+                    {t.kind === TransactionKind.EXPENSE ? "−" : "+"}
+                    {formatMoney(t.amount)}
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      onClick={() =>
+                        setEditing({
+                          id: t.id,
+                          version: t.version,
+                          currency: t.amount?.currency ?? "",
+                          amount: plainAmount(t.amount),
+                          description: t.description,
                         })
-                        .then(() => list.reload())
-                    }
-                  >
-                    Delete <span class="sr-only">{t.description}</span>
-                  </button>
-                </td>
-              </tr>
-            ),
-          )}
+                      }
+                    >
+                      Edit <span class="sr-only">{t.description}</span>
+                    </button>
+                    <button
+                      type="button"
+                      disabled={change.busy}
+                      onClick={() =>
+                        void change
+                          .run(async () => {
+                            await api.finance.deleteTransaction({
+                              transactionId: t.id,
+                              version: t.version,
+                            });
+                          })
+                          .then(() => list.reload())
+                      }
+                    >
+                      Delete <span class="sr-only">{t.description}</span>
+                    </button>
+                  </td>
+                </>
+              )}
+            </tr>
+          ))}
         </tbody>
       </table>
       <Pager pages={pages} next={next} />
