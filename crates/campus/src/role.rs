@@ -15,6 +15,9 @@ pub enum Role {
     Progress,
     /// Accounts, transactions and analytics.
     Finance,
+    /// The dashboard's files and health only, behind the edge that routes each service's
+    /// paths to its own Deployment; needs no database.
+    Web,
 }
 
 impl Role {
@@ -34,6 +37,7 @@ impl Role {
             Role::Courses => "courses",
             Role::Progress => "progress",
             Role::Finance => "finance",
+            Role::Web => "web",
         }
     }
 
@@ -42,7 +46,7 @@ impl Role {
     pub fn service_name(self) -> String {
         match self {
             Role::All => "campus".to_owned(),
-            Role::Users | Role::Courses | Role::Progress | Role::Finance => {
+            Role::Users | Role::Courses | Role::Progress | Role::Finance | Role::Web => {
                 format!("campus-{}", self.name())
             }
         }

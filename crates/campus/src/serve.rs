@@ -64,6 +64,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let role = settings.role;
+    if role == Role::Web {
+        return serve_dashboard(settings, listener, admin_listener, shutdown).await;
+    }
     let local_addr = listener.local_addr().context("reading the bound address")?;
     let admin_addr = admin_listener
         .local_addr()
@@ -165,6 +168,34 @@ pub async fn serve(
     drop(stop_consumers);
     store.database.close().await;
     Ok(served?)
+}
+
+/// `campus serve web`: the dashboard's files and health, ready at once. No store, peers or
+/// services: gRPC paths answer UNIMPLEMENTED here, the edge routes them to the services.
+async fn serve_dashboard(
+    settings: ServeSettings,
+    listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.server.web_dir.is_some(),
+        "CAMPUS_WEB_DIR: `campus serve web` serves the dashboard, so it needs the dashboard's \
+         directory (build it with `make web`)"
+    );
+    let local_addr = listener.local_addr().context("reading the bound address")?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("reading the bound admin address")?;
+    let server = Server::new(
+        settings.server,
+        Registry::new(),
+        campus_proto::FILE_DESCRIPTOR_SET,
+    )
+    .await?;
+    server.health().set_serving().await;
+    tracing::info!(role = Role::Web.name(), %local_addr, %admin_addr, "serving");
+    Ok(server.serve(listener, admin_listener, shutdown).await?)
 }
 
 /// Readiness, then the outbox relay until `stop` completes.

@@ -1,9 +1,10 @@
 //! The web dashboard is served on the gRPC port from `CAMPUS_WEB_DIR`: files with their cache
 //! policy and pre-compressed variants, `index.html` for the app's own routes, and never in
-//! the way of a gRPC or grpc-web call.
+//! the way of a gRPC or grpc-web call; `campus serve web` serves it alone, behind an edge.
 
 use std::path::Path;
 
+use campus_proto::users::{GetJwksRequest, users_service_client::UsersServiceClient};
 use campus_testkit::{CampusOptions, Error, TestCampus};
 use reqwest::{StatusCode, header};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -128,6 +129,44 @@ async fn a_web_dir_without_index_html_is_a_configuration_error() -> Result<(), E
     })
     .await;
     let error = started.err().ok_or("campus started without a dashboard")?;
+    assert!(error.to_string().contains("CAMPUS_WEB_DIR"), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_web_role_serves_the_dashboard_and_health_only() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    dashboard(dir.path())?;
+    let campus = TestCampus::start(CampusOptions {
+        role: "web",
+        args: vec!["--web-dir".into(), dir.path().display().to_string()],
+        ..CampusOptions::default()
+    })
+    .await?;
+    // Ready at once: it waits for no database.
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    let index = get(&campus, "/people").await?;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert_eq!(index.text().await?, INDEX);
+
+    // The services' paths belong to the services' Deployments, not to this one.
+    let mut users = UsersServiceClient::new(campus.channel().await?);
+    let call = users.get_jwks(GetJwksRequest::default()).await;
+    assert_eq!(campus_testkit::code(call), tonic::Code::Unimplemented);
+    assert!(!campus.log()?.contains("migrat"), "{}", campus.log()?);
+    campus.shutdown().await
+}
+
+#[tokio::test]
+async fn the_web_role_without_a_dashboard_is_a_configuration_error() -> Result<(), Error> {
+    let started = TestCampus::start(CampusOptions {
+        role: "web",
+        ..CampusOptions::default()
+    })
+    .await;
+    let error = started
+        .err()
+        .ok_or("campus serve web started without a dashboard")?;
     assert!(error.to_string().contains("CAMPUS_WEB_DIR"), "{error}");
     Ok(())
 }
