@@ -97,7 +97,7 @@ bench:
 	$(CARGO) run --release --locked -p campus -- bench --json target/bench/report.json --markdown target/bench/report.md
 
 K8S_VENV := target/k8s-venv
-K8S_PYTHON_PACKAGES := kubernetes-validate==1.37.0 PyYAML==6.0.2 grpcio==1.85.3 \
+K8S_PYTHON_PACKAGES := kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.2 grpcio==1.85.3 \
 	grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 protobuf==7.36.2
 
 ## k8s-venv: the Python tools of the k8s checks, pinned, in target/k8s-venv
