@@ -11,7 +11,9 @@ Steps (each prints a line; any failure ends the run with a non-zero exit):
  4. Service names resolve to every pod the Service selects (headless: all of them).
  5. Run the startup probes with their thresholds, then keep readiness and liveness probing.
  6. `kubectl exec` the first admin into a users pod, then a school's first day through the
-    Services, alternating replicas (smoke.py); the image's dashboard is served at `/`;
+    Services, alternating replicas (smoke.py); through the overlay's edge (its Ingress, routed
+    as a controller would) `/` reaches the web Deployment's dashboard and each service's
+    grpc-web path that service;
     scrape each pod's metrics where its annotations point: every pod answered calls, and
     stays under its memory limit.
  7. NetworkPolicies are enforced (nftables per pod); exactly docs/ARCHITECTURE.md's calls connect.
@@ -40,6 +42,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+
+import routes
 
 from . import backends, cluster, collector, image, manifests, policies, probes, smoke
 
@@ -106,7 +110,7 @@ class Rehearsal:
         self.check_security()
         self.watches, self.probe_checks = {name: self.watch(name) for name in self.running}, 0
         student = self.first_day()
-        self.check_dashboard()
+        self.check_edge()
         self.check_policies()
         self.scrape()
         self.roll("progress", student)
@@ -120,23 +124,75 @@ class Rehearsal:
         self.check_traces()
         self.backup_and_restore()
 
-    def check_dashboard(self):
-        """Every pod serves the image's dashboard at `/` on its gRPC port: index.html, and the
-        hashed script it names with an immutable cache lifetime."""
+    def check_edge(self):
+        """The overlay's edge, as an ingress controller would route it: `/` and the script it
+        names reach the dashboard's pods (the web Deployment), and a grpc-web call on each
+        service's path reaches that service's pods, from every replica."""
+        table = [route for edge in routes.edge_routes(self.objects).values() for route in edge]
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        for name in self.running:
-            base = f"http://{self.pods[name].address}:50051"
-            with opener.open(base + "/", timeout=5) as response:
-                page = response.read().decode()
-                if response.status != 200 or '<div id="app">' not in page:
-                    raise RuntimeError(f"pod/{name}: / is not the dashboard ({response.status})")
-            script = re.search(r'src="(/assets/[^"]+\.js)"', page)
-            if not script:
-                raise RuntimeError(f"pod/{name}: the dashboard's index.html names no script")
-            with opener.open(base + script.group(1), timeout=5) as response:
-                if "immutable" not in response.headers.get("cache-control", ""):
-                    raise RuntimeError(f"pod/{name}: {script.group(1)} is not cached as immutable")
-        say(f"the dashboard is served at / by every pod ({len(self.running)})")
+
+        def through_edge(path, data=None, headers=None):
+            route = routes.resolve(table, path)
+            if route is None:
+                raise AssertionError(f"the edge routes {path} nowhere")
+            answers = []
+            for endpoint in self.service_endpoints(route.service, route.port):
+                request = urllib.request.Request(f"http://{endpoint}{path}", data=data, headers=headers or {})
+                with opener.open(request, timeout=5) as response:
+                    answers.append((response.status, response.headers, response.read()))
+            return route.service, answers
+
+        served_by, pages = through_edge("/")
+        page = pages[0][2].decode()
+        if any(status != 200 or '<div id="app">' not in body.decode() for status, _, body in pages):
+            raise AssertionError(f"/ through the edge ({served_by}) is not the dashboard")
+        script = re.search(r'src="(/assets/[^"]+\.js)"', page)
+        if not script:
+            raise AssertionError("the dashboard's index.html names no script")
+        _, scripts = through_edge(script.group(1))
+        if any("immutable" not in headers.get("cache-control", "") for _, headers, _ in scripts):
+            raise AssertionError(f"{script.group(1)} is not cached as immutable")
+        say(f"edge: / and {script.group(1)} go to service/{served_by}; each of its {len(pages)} pods "
+            "serves the dashboard")
+        # grpc-web: an empty request message; public GetJwks answers OK, the rest UNAUTHENTICATED
+        # (web itself would answer UNIMPLEMENTED).
+        grpc_web = {"content-type": "application/grpc-web+proto", "x-grpc-web": "1"}
+        calls = {"/campus.users.v1.UsersService/GetJwks": "0",
+                 "/campus.courses.v1.CoursesService/ListCourses": "16",
+                 "/campus.progress.v1.ProgressService/GetAttendanceSummary": "16",
+                 "/campus.finance.v1.FinanceService/ListAccounts": "16"}
+        for path, code in calls.items():
+            served_by, answers = through_edge(path, data=bytes(5), headers=grpc_web)
+            for status, headers, body in answers:
+                answered = headers.get("grpc-status") or re.search(rb"grpc-status:\s*(\d+)", body).group(1).decode()
+                if status != 200 or answered != code:
+                    raise AssertionError(f"grpc-web {path} through the edge ({served_by}): HTTP {status}, "
+                                         f"grpc-status {answered}, expected {code}")
+            say(f"edge: grpc-web {path} goes to service/{served_by}; its {len(answers)} pods answer "
+                f"grpc-status {code}")
+
+    def service_endpoints(self, name, port):
+        """The pod addresses (address:containerPort) behind port `port` (number or name) of the
+        Service `name`, as its endpoints would list them."""
+        service = manifests.find(self.objects, "Service", name)[0]
+        service_port = next(p for p in service["spec"]["ports"] if port in (p["port"], p.get("name")))
+        endpoints = []
+        for deployment in self.deployments:
+            if not manifests.selects(service, deployment["spec"]["template"]["metadata"]["labels"]):
+                continue
+            ports = container_of(deployment)["ports"]
+            target = next(p["containerPort"] for p in ports
+                          if service_port["targetPort"] in (p["name"], p["containerPort"]))
+            endpoints += [f"{self.pods[pod].address}:{target}" for pod in self.replicas_of[deployment["metadata"]["name"]]]
+        if not endpoints:
+            raise AssertionError(f"service/{name} selects no pod")
+        return endpoints
+
+    @staticmethod
+    def is_dashboard(deployment):
+        """Whether the Deployment runs `campus serve web`: files and health, no gRPC calls, so
+        no calls counted and no spans sent."""
+        return container_of(deployment).get("args", [])[:2] == ["serve", "web"]
 
     def metrics_url(self, pod):
         """Where Prometheus scrapes the pod, from its annotations."""
@@ -350,20 +406,8 @@ class Rehearsal:
         if created.wait(timeout=60) != 0:
             raise AssertionError(f"`kubectl exec -i deploy/users -- campus users create-admin` exited with {created.returncode}")
         say(f"exec -i {users_pod}: `campus users create-admin --password-stdin` created the first platform admin")
-        clients = {}
-        for name in ("users", "courses", "progress", "finance"):
-            service = manifests.find(self.objects, "Service", name)[0]
-            port = service["spec"]["ports"][0]
-            endpoints = []
-            for deployment in self.deployments:
-                if not manifests.selects(service, deployment["spec"]["template"]["metadata"]["labels"]):
-                    continue
-                ports = container_of(deployment)["ports"]
-                target = next(p["containerPort"] for p in ports if port["targetPort"] in (p["name"], p["containerPort"]))
-                endpoints += [f"{self.pods[pod].address}:{target}" for pod in self.replicas_of[deployment["metadata"]["name"]]]
-            if not endpoints:
-                raise AssertionError(f"service/{name} selects no pod")
-            clients[name] = smoke.Client(endpoints)
+        clients = {name: smoke.Client(self.service_endpoints(name, 50051))
+                   for name in ("users", "courses", "progress", "finance")}
         return smoke.first_day(clients, admin_email, admin_password, lambda line: say(f"  {line}"))
 
     def backup_and_restore(self):
@@ -437,7 +481,7 @@ class Rehearsal:
         """Each pod's metrics, where its Prometheus annotations point; and its memory."""
         for name, running in self.running.items():
             url, handled = self.metrics_url(name), self.handled(name)
-            if handled < 1:
+            if handled < 1 and not self.is_dashboard(running.deployment):
                 raise AssertionError(f"{name}: {url} shows no answered calls")
             peak = int(cluster.process_status(running.process.pid)["VmHWM"].split()[0]) * 1024
             limit = memory_bytes(container_of(running.deployment)["resources"]["limits"]["memory"])
@@ -475,8 +519,8 @@ class Rehearsal:
         sent = {}
         for service, trace, _ in list(self.traces.spans):
             sent.setdefault(service, set()).add(trace)
-        expected = {entry["value"] for d in self.deployments for entry in container_of(d)["env"]
-                    if entry["name"] == "OTEL_SERVICE_NAME"}
+        expected = {entry["value"] for d in self.deployments if not self.is_dashboard(d)
+                    for entry in container_of(d)["env"] if entry["name"] == "OTEL_SERVICE_NAME"}
         if not expected <= set(sent):
             raise AssertionError(f"spans arrived from {sorted(sent)}, expected {sorted(expected)}")
         shared = sent["campus-courses"] & sent["campus-progress"]
