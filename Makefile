@@ -58,6 +58,7 @@ screenshots: web-test
 	cp target/e2e/learner-courses.png target/e2e/instructor-attendance.png \
 		target/e2e/instructor-chart.png target/e2e/phone-attendance.png \
 		target/e2e/school-attendance.png target/e2e/money.png target/e2e/finance-import.png \
+		target/e2e/phone-money.png \
 		docs/screenshots/
 
 ## test: contract lint and breaking-change check, then every crate's tests (all of them, even

@@ -258,6 +258,20 @@ describe("money", () => {
     expect(
       await spending.evaluateAll((cells) => cells.map((c) => Number(c.getAttribute("data-value")))),
     ).toEqual(expected);
+    // Income against expense per month, as GetAnalytics's cash flow has them.
+    const flow = (report?.cashFlow ?? []).filter((m) => m.net?.currency === total.currency);
+    expect(flow.length).toBeGreaterThan(0);
+    const flowChart = `table[data-chart="Income and expense per month (${total.currency})"]`;
+    for (const [series, expectedValues] of [
+      ["Income", flow.map((m) => Number(m.income?.amountMinor ?? 0n))],
+      ["Expense", flow.map((m) => Number(m.expense?.amountMinor ?? 0n))],
+    ] as const) {
+      const cells = page.locator(`${flowChart} td[data-series="${series}"]`);
+      await expect.poll(() => cells.count()).toBe(flow.length);
+      expect(
+        await cells.evaluateAll((all) => all.map((c) => Number(c.getAttribute("data-value")))),
+      ).toEqual(expectedValues);
+    }
     await expect
       .poll(() => page.getByRole("status").first().getAttribute("data-state"))
       .toBe("live");
@@ -676,5 +690,49 @@ describe("sessions", () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${SHOTS}/phone-attendance.png`, fullPage: true });
     await done(watched);
+  });
+
+  it("fits a phone: the school admin's and the learner's new pages", async () => {
+    // Who signs in, where they land, and each page with an element that shows it has loaded.
+    const visits = [
+      {
+        email: "admin@northfield.demo",
+        home: "**/teaching",
+        pages: [
+          ["/school/attendance", 'table[data-chart="Attendance rate per course"] td'],
+          ["/people", "table tbody tr"],
+        ],
+      },
+      {
+        email: LEARNER,
+        home: "**/courses",
+        pages: [
+          ["/money", "tfoot td"],
+          ["/money/transactions", "table tbody tr"],
+          ["/finance/import", "form"],
+        ],
+      },
+    ];
+    const overflow: Record<string, number> = {};
+    for (const { email, home, pages } of visits) {
+      const watched = await openPage(browser, baseUrl, { width: 390, height: 844 });
+      const { page } = watched;
+      await signIn(page, "northfield", email);
+      await page.waitForURL(home);
+      for (const [path = "", ready = ""] of pages) {
+        await page.goto(path);
+        await page.locator(ready).first().waitFor();
+        overflow[path] = await page.evaluate(() =>
+          Math.max(0, document.documentElement.scrollWidth - window.innerWidth),
+        );
+        if (path === "/money") {
+          await page.screenshot({ path: `${SHOTS}/phone-money.png`, fullPage: true });
+        }
+      }
+      await done(watched);
+    }
+    expect(overflow).toEqual(
+      Object.fromEntries(visits.flatMap(({ pages }) => pages.map(([path]) => [path, 0]))),
+    );
   });
 });

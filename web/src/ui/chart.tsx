@@ -7,6 +7,7 @@ import {
   CategoryScale,
   Chart,
   Filler,
+  Legend,
   LinearScale,
   LineController,
   LineElement,
@@ -20,6 +21,7 @@ Chart.register(
   BarElement,
   CategoryScale,
   Filler,
+  Legend,
   LinearScale,
   LineController,
   LineElement,
@@ -32,6 +34,15 @@ export interface Point {
   label: string;
   value: number;
 }
+
+/** One named row of values, one per label of its chart. */
+export interface Series {
+  name: string;
+  values: number[];
+}
+
+/** Colours of a chart's series, in order (the first is the single series' colour). */
+const COLOURS = ["#2456a6", "#c0582b", "#3a8a4f"];
 
 /** A line or bar chart of `points`; values are shown through `format`. */
 export function PointsChart({
@@ -47,23 +58,54 @@ export function PointsChart({
   format: (value: number) => string;
   max?: number;
 }) {
+  return (
+    <SeriesChart
+      kind={kind}
+      title={title}
+      labels={points.map((point) => point.label)}
+      series={[{ name: title, values: points.map((point) => point.value) }]}
+      format={format}
+      max={max}
+    />
+  );
+}
+
+/** A line or bar chart of several series over the same labels (bars side by side), with
+ * their figures in a table: a column per series. */
+export function SeriesChart({
+  kind,
+  title,
+  labels,
+  series,
+  format,
+  max,
+}: {
+  kind: "line" | "bar";
+  title: string;
+  labels: string[];
+  series: Series[];
+  format: (value: number) => string;
+  max?: number;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const several = series.length > 1;
   useEffect(() => {
     if (!canvas.current) return;
     const chart = new Chart(canvas.current, {
       type: kind,
       data: {
-        labels: points.map((point) => point.label),
-        datasets: [
-          {
-            label: title,
-            data: points.map((point) => point.value),
-            borderColor: "#2456a6",
-            backgroundColor: kind === "bar" ? "#2456a6" : "rgba(36, 86, 166, 0.15)",
-            fill: kind === "line",
+        labels,
+        datasets: series.map((one, index) => {
+          const colour = COLOURS[index % COLOURS.length] ?? "#2456a6";
+          return {
+            label: one.name,
+            data: one.values,
+            borderColor: colour,
+            backgroundColor: kind === "bar" ? colour : "rgba(36, 86, 166, 0.15)",
+            fill: kind === "line" && !several,
             tension: 0.25,
-          },
-        ],
+          };
+        }),
       },
       options: {
         animation: false,
@@ -76,12 +118,20 @@ export function PointsChart({
           },
         },
         plugins: {
-          tooltip: { callbacks: { label: (item) => format(Number(item.raw)) } },
+          legend: { display: several },
+          tooltip: {
+            callbacks: {
+              label: (item) =>
+                several
+                  ? `${item.dataset.label ?? ""}: ${format(Number(item.raw))}`
+                  : format(Number(item.raw)),
+            },
+          },
         },
       },
     });
     return () => chart.destroy();
-  }, [kind, title, JSON.stringify(points)]);
+  }, [kind, title, JSON.stringify({ labels, series })]);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
@@ -91,11 +141,27 @@ export function PointsChart({
       <details>
         <summary>Figures</summary>
         <table class="chart-data" data-chart={title}>
+          {several && (
+            <thead>
+              <tr>
+                <td />
+                {series.map((one) => (
+                  <th key={one.name} scope="col">
+                    {one.name}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+          )}
           <tbody>
-            {points.map((point) => (
-              <tr key={point.label}>
-                <th scope="row">{point.label}</th>
-                <td data-value={point.value}>{format(point.value)}</td>
+            {labels.map((label, row) => (
+              <tr key={label}>
+                <th scope="row">{label}</th>
+                {series.map((one) => (
+                  <td key={one.name} data-series={one.name} data-value={one.values[row]}>
+                    {format(one.values[row] ?? 0)}
+                  </td>
+                ))}
               </tr>
             ))}
           </tbody>

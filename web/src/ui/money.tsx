@@ -11,7 +11,7 @@ import {
   BalanceInterval,
   TransactionKind,
 } from "../gen/campus/finance/v1/finance_pb";
-import { PointsChart } from "./chart";
+import { PointsChart, SeriesChart } from "./chart";
 import { LiveBadge, Page, ProblemBanner, useLoad, TableHead } from "./common";
 import { formatMoney, lastDays } from "./format";
 import { useAccounts } from "./ledger";
@@ -102,19 +102,22 @@ export function Money() {
         </tfoot>
       </table>
       {flow.length > 0 && (
-        <table aria-label="Income and expense per month">
-          <TableHead columns={["Month", "Income", "Expense", "Net"]} />
-          <tbody>
-            {flow.map((month) => (
-              <tr key={month.month}>
-                <th scope="row">{month.month}</th>
-                <td>{formatMoney(month.income)}</td>
-                <td>{formatMoney(month.expense)}</td>
-                <td data-minor={String(month.net?.amountMinor ?? 0n)}>{formatMoney(month.net)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <SeriesChart
+          kind="bar"
+          title={`Income and expense per month (${currency})`}
+          labels={flow.map((month) => month.month)}
+          series={[
+            {
+              name: "Income",
+              values: flow.map((month) => Number(month.income?.amountMinor ?? 0n)),
+            },
+            {
+              name: "Expense",
+              values: flow.map((month) => Number(month.expense?.amountMinor ?? 0n)),
+            },
+          ]}
+          format={chartMoney(currency)}
+        />
       )}
       {budgets.length > 0 && (
         <table aria-label="Budgets this month">
