@@ -709,7 +709,7 @@ describe("sessions", () => {
         pages: [
           ["/money", "tfoot td"],
           ["/money/transactions", "table tbody tr"],
-          ["/finance/import", "form"],
+          ["/finance/import", 'table[aria-label="Accounts"] tbody tr'],
         ],
       },
     ];
@@ -721,7 +721,7 @@ describe("sessions", () => {
       await page.waitForURL(home);
       for (const [path = "", ready = ""] of pages) {
         await page.goto(path);
-        await page.locator(ready).first().waitFor();
+        await page.locator(ready).first().waitFor({ state: "attached" });
         overflow[path] = await page.evaluate(() =>
           Math.max(0, document.documentElement.scrollWidth - window.innerWidth),
         );
