@@ -78,7 +78,7 @@ pub async fn serve(
         &settings.retention,
         &registry,
     )?;
-    let peers = Peers::resolve(&settings.peers);
+    let peers = Peers::resolve(&settings.peers, &settings.server.tls)?;
     for (peer, addr) in peers.addresses() {
         let here = Role::SERVICES
             .iter()

@@ -1,5 +1,6 @@
 //! The admin HTTP listener: Prometheus metrics at `/metrics`, apart from the gRPC port so
-//! scrapes are never shed or rate-limited with client traffic.
+//! scrapes are never shed or rate-limited with client traffic; and `grpc.health.v1` in
+//! cleartext HTTP/2, for the kubelet's gRPC probes, which cannot speak TLS to the gRPC port.
 
 use std::future::Future;
 
@@ -7,14 +8,19 @@ use axum::{Router, extract::State, http::header, response::IntoResponse, routing
 use prometheus::{Encoder as _, Registry, TextEncoder};
 use tokio::net::TcpListener;
 
-/// Serves `/metrics` from `registry` on `listener` until `shutdown` completes.
-pub async fn serve(
+use crate::server::HealthService;
+
+/// Serves `/metrics` from `registry` and the gRPC port's `health` on `listener` until
+/// `shutdown` completes.
+pub(crate) async fn serve(
     listener: TcpListener,
     registry: Registry,
+    health: HealthService,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(metrics))
+        .route_service("/grpc.health.v1.Health/{*method}", health)
         .with_state(registry);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tonic::{
     Code, Request, Status,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint, channel::Change},
+    transport::{Channel, ClientTlsConfig, Endpoint, channel::Change},
 };
 
 use tracing::Instrument as _;
@@ -22,6 +22,7 @@ use crate::{
     in_process::{InProcess, PeerTransport},
     propagation,
     retry::Retries,
+    tls::{TlsConfig, TlsError, peer::client_tls},
 };
 
 /// A channel to a peer service, ready to wrap in that peer's generated client.
@@ -130,38 +131,56 @@ impl Interceptor for PeerInterceptor {
 /// stop getting them.
 const RERESOLVE_EVERY: Duration = Duration::from_secs(5);
 
-/// An endpoint to `uri` with the peer connection settings.
-fn endpoint(uri: Uri) -> Endpoint {
-    Endpoint::from(uri)
+/// An endpoint to `uri` with the peer connection settings; over `https://` with `tls`,
+/// checking the certificate against `server_name` (the peer's host name, also when `uri`
+/// holds one of its addresses).
+fn endpoint(uri: Uri, tls: Option<&ClientTlsConfig>, server_name: &str) -> Endpoint {
+    let https = uri.scheme_str() == Some("https");
+    let endpoint = Endpoint::from(uri)
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(10));
+    match tls {
+        Some(tls) if https => endpoint
+            .tls_config(tls.clone().domain_name(server_name))
+            .unwrap_or_else(|error| {
+                // Only an http:// URI can refuse a TLS configuration, and this one is https.
+                unreachable!("TLS on an https endpoint: {error}")
+            }),
+        _ => endpoint,
+    }
 }
 
 /// A channel to a peer. An IP address gets one lazily connected channel. A DNS name (a
 /// Kubernetes headless Service) is resolved now and every 5 s; each address gets its own
 /// connection and calls are balanced across them by power of two choices on in-flight
 /// requests, so one long-lived HTTP/2 connection does not pin every call to one replica.
-pub fn peer_channel(uri: Uri) -> PeerChannel {
+/// `https://` peers are reached over TLS as `tls` says.
+pub fn peer_channel(uri: Uri, tls: Option<&ClientTlsConfig>) -> PeerChannel {
     let host = uri
         .host()
         .unwrap_or_default()
-        .trim_matches(|c| c == '[' || c == ']');
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_owned();
     if host.parse::<std::net::IpAddr>().is_ok() || tokio::runtime::Handle::try_current().is_err() {
         return InterceptedService::new(
-            PeerTransport::Network(endpoint(uri).connect_lazy()),
+            PeerTransport::Network(endpoint(uri, tls, &host).connect_lazy()),
             PeerInterceptor,
         );
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
-    tokio::spawn(follow_dns(uri, changes));
+    tokio::spawn(follow_dns(uri, tls.cloned(), changes));
     InterceptedService::new(PeerTransport::Network(channel), PeerInterceptor)
 }
 
 /// Keeps the balanced channel's endpoints equal to what `uri`'s name resolves to; ends when
 /// the channel is dropped.
-async fn follow_dns(uri: Uri, changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>) {
+async fn follow_dns(
+    uri: Uri,
+    tls: Option<ClientTlsConfig>,
+    changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
+) {
     let host = uri.host().unwrap_or_default().to_owned();
     let port = uri
         .port_u16()
@@ -184,7 +203,10 @@ async fn follow_dns(uri: Uri, changes: tokio::sync::mpsc::Sender<Change<SocketAd
                                 continue;
                             };
                             changes
-                                .send(Change::Insert(address, endpoint(address_uri)))
+                                .send(Change::Insert(
+                                    address,
+                                    endpoint(address_uri, tls.as_ref(), &host),
+                                ))
                                 .await
                         }
                         Change::Remove(address) => changes.send(Change::Remove(address)).await,
@@ -234,6 +256,8 @@ fn changes_between(
 #[derive(Debug, Clone)]
 pub struct Peers {
     configured: PeersConfig,
+    /// How `https://` peers are reached.
+    tls: ClientTlsConfig,
     own: InProcess,
     /// One retry budget per peer service, whoever in the process calls it.
     retries: [Retries; 4],
@@ -241,13 +265,15 @@ pub struct Peers {
 
 impl Peers {
     /// The peers from configuration; the others are this process, served in process once
-    /// the server installs its stack in [`Peers::own`].
-    pub fn resolve(config: &PeersConfig) -> Self {
-        Self {
+    /// the server installs its stack in [`Peers::own`]. `identity` is the certificate
+    /// `https://` peer calls present under mutual TLS.
+    pub fn resolve(config: &PeersConfig, identity: &TlsConfig) -> Result<Self, TlsError> {
+        Ok(Self {
             configured: config.clone(),
+            tls: client_tls(config.ca_file.as_deref(), identity)?,
             own: InProcess::default(),
             retries: Default::default(),
-        }
+        })
     }
 
     /// This process's stack, for the server to install ([`crate::server::Server::serve_peers_in_process`]).
@@ -303,7 +329,7 @@ impl Peers {
 
     fn peer(&self, service: &'static str, configured: Option<&Uri>, index: usize) -> Peer {
         let channel = match configured {
-            Some(uri) => peer_channel(uri.clone()),
+            Some(uri) => peer_channel(uri.clone(), Some(&self.tls)),
             None => {
                 InterceptedService::new(PeerTransport::InProcess(self.own.clone()), PeerInterceptor)
             }
@@ -317,7 +343,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::Peers;
-    use crate::config::PeersConfig;
+    use crate::{config::PeersConfig, tls::TlsConfig};
 
     #[test]
     fn dns_changes_add_new_addresses_and_remove_gone_ones() {
@@ -348,8 +374,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn each_peer_is_named_after_its_package() {
-        let peers = Peers::resolve(&PeersConfig::default());
+    async fn each_peer_is_named_after_its_package() -> Result<(), crate::tls::TlsError> {
+        let peers = Peers::resolve(&PeersConfig::default(), &TlsConfig::default())?;
         let names = [
             peers.users().name(),
             peers.courses().name(),
@@ -357,15 +383,16 @@ mod tests {
             peers.finance().name(),
         ];
         assert_eq!(names, ["users", "courses", "progress", "finance"]);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn unset_peers_resolve_to_this_process() {
+    async fn unset_peers_resolve_to_this_process() -> Result<(), crate::tls::TlsError> {
         let config = PeersConfig {
             progress: Some(http::Uri::from_static("http://progress:50051")),
             ..PeersConfig::default()
         };
-        let peers = Peers::resolve(&config);
+        let peers = Peers::resolve(&config, &TlsConfig::default())?;
         assert!(format!("{:?}", peers.users().channel()).contains("InProcess"));
         assert!(format!("{:?}", peers.progress().channel()).contains("Network"));
         let addresses = peers.addresses();
@@ -374,5 +401,6 @@ mod tests {
             Some("http://progress:50051/")
         );
         assert!(addresses[0].1.is_none());
+        Ok(())
     }
 }

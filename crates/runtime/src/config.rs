@@ -152,6 +152,10 @@ pub struct ServerConfig {
         value_name = "CAMPUS_WEB_DIR"
     )]
     pub web_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tls: crate::tls::TlsConfig,
 }
 
 /// How logs and traces leave the process.
@@ -207,6 +211,13 @@ pub struct PeersConfig {
     /// Finance service address.
     #[arg(long = "finance-addr", env = "CAMPUS_FINANCE_ADDR", value_name = "CAMPUS_FINANCE_ADDR", value_parser = parse_peer_uri)]
     pub finance: Option<Uri>,
+    /// PEM CA bundle that `https://` peers' certificates must chain to; unset: the system's.
+    #[arg(
+        long = "peer-ca-file",
+        env = "CAMPUS_PEER_CA_FILE",
+        value_name = "CAMPUS_PEER_CA_FILE"
+    )]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Accepts `http://host:port` (or `https://`) with an explicit host.

@@ -18,6 +18,8 @@
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
+//! - [`tls`]: TLS of the listener (reloaded certificates, optional mutual TLS) and of peer
+//!   calls.
 
 pub mod admin;
 pub mod api;
@@ -38,6 +40,7 @@ pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 
 pub use cors::InvalidCors;

@@ -21,8 +21,14 @@ use crate::{
     in_process::InProcess,
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
+    tls::{TlsError, TlsListener},
     web::{Dashboard, DashboardLayer, MissingDashboard},
 };
+
+/// The health service, shared by the gRPC port and the admin port (where probes reach it
+/// without TLS).
+pub(crate) type HealthService =
+    tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>;
 
 /// Why the server could not be built or stopped serving.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +39,9 @@ pub enum ServerError {
     /// `CAMPUS_WEB_DIR` holds no built dashboard.
     #[error(transparent)]
     Dashboard(#[from] MissingDashboard),
+    /// A TLS setting names a file that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The metrics could not be registered (a name registered twice).
     #[error("registering metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -98,8 +107,11 @@ pub struct Server {
     config: ServerConfig,
     origins: OriginPolicy,
     dashboard: Option<Dashboard>,
+    /// TLS on the gRPC port, when a certificate is configured.
+    tls: Option<TlsListener>,
     routes: RoutesBuilder,
     health: Health,
+    health_service: HealthService,
     metrics: GrpcMetrics,
     methods: MethodTable,
     registry: Registry,
@@ -121,7 +133,10 @@ impl Server {
     ) -> Result<Self, ServerError> {
         let origins =
             OriginPolicy::from_config(&config.cors_origins, &config.cors_allowed_headers)?;
-        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let reporter = HealthReporter::new();
+        let health_service = HealthService::new(
+            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+        );
         reporter
             .set_service_status("", ServingStatus::NotServing)
             .await;
@@ -140,14 +155,17 @@ impl Server {
             .as_deref()
             .map(|dir| Dashboard::new(dir, methods.clone()))
             .transpose()?;
+        let tls = TlsListener::from_config(&config.tls)?;
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health_service);
+        routes.add_service(health_service.clone());
         routes.add_service(reflection);
         Ok(Self {
             config,
             origins,
             dashboard,
+            tls,
             routes,
+            health_service,
             health: Health {
                 reporter,
                 services: Arc::default(),
@@ -262,14 +280,25 @@ impl Server {
             .add_routes(routes);
 
         let (drain_tx, drain_rx) = oneshot::channel::<()>();
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut grpc = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let drained = async {
             let _ = drain_rx.await;
-        }));
+        };
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let mut grpc = match self.tls {
+            Some(tls) => {
+                tokio::spawn(router.serve_with_incoming_shutdown(tls.incoming(incoming), drained))
+            }
+            None => tokio::spawn(router.serve_with_incoming_shutdown(incoming, drained)),
+        };
         let (admin_stop_tx, admin_stop_rx) = oneshot::channel::<()>();
-        let admin = tokio::spawn(admin::serve(admin_listener, self.registry, async {
-            let _ = admin_stop_rx.await;
-        }));
+        let admin = tokio::spawn(admin::serve(
+            admin_listener,
+            self.registry,
+            self.health_service,
+            async {
+                let _ = admin_stop_rx.await;
+            },
+        ));
 
         tokio::select! {
             () = shutdown => {}

@@ -120,7 +120,7 @@ async fn peer_calls_carry_the_remaining_deadline() -> Result<(), Error> {
     let b = server_with(server_config(&[])?, TimeoutEcho).await?;
     tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
     let (a_grpc, a_admin, a_addr) = listeners().await?;
-    let to_b = peer_channel(format!("http://{b_addr}").parse()?);
+    let to_b = peer_channel(format!("http://{b_addr}").parse()?, None);
     let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
 
@@ -153,7 +153,7 @@ async fn peers_named_by_dns_are_reached_through_the_balanced_channel() -> Result
     tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
     let (a_grpc, a_admin, a_addr) = listeners().await?;
     // A name, not an address: resolved (and re-resolved) into a balanced set of connections.
-    let to_b = peer_channel(format!("http://localhost:{}", b_addr.port()).parse()?);
+    let to_b = peer_channel(format!("http://localhost:{}", b_addr.port()).parse()?, None);
     let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
     for _ in 0..20 {
@@ -173,7 +173,7 @@ async fn a_peer_named_by_dns_is_called_again_after_it_restarts_on_the_same_addre
     let serving = tokio::spawn(first.serve(grpc, admin, async {
         let _ = stopped.await;
     }));
-    let to_b = peer_channel(format!("http://localhost:{}", addr.port()).parse()?);
+    let to_b = peer_channel(format!("http://localhost:{}", addr.port()).parse()?, None);
     let call = |name: &'static str| {
         let mut client =
             campus_proto::users::users_service_client::UsersServiceClient::new(to_b.clone());

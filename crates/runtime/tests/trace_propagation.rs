@@ -78,7 +78,7 @@ async fn a_call_across_two_services_is_one_trace_in_the_collector() -> Result<()
     let b = server_with(server_config(&[])?, SlowSchools(Duration::ZERO)).await?;
     tokio::spawn(b.serve(b_grpc, b_admin, std::future::pending()));
     let (a_grpc, a_admin, a_addr) = listeners().await?;
-    let to_b = peer_channel(format!("http://{b_addr}").parse()?);
+    let to_b = peer_channel(format!("http://{b_addr}").parse()?, None);
     let a = server_with(server_config(&[])?, ForwardingSchools::to(to_b)).await?;
     tokio::spawn(a.serve(a_grpc, a_admin, std::future::pending()));
 

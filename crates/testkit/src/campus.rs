@@ -15,12 +15,12 @@ use campus_proto::users::{LoginRequest, users_service_client::UsersServiceClient
 use campus_runtime::bearer::{Bearer, BearerChannel};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::{Error, TestDatabase, TestRedis};
+use crate::{CertFiles, Error, TestCa, TestDatabase, TestRedis};
 
 /// What to start.
 #[derive(Debug)]
@@ -35,6 +35,30 @@ pub struct CampusOptions {
     pub args: Vec<String>,
     /// `RUST_LOG` of the server; its log is kept in a file ([`TestCampus::log`]).
     pub log_filter: &'static str,
+    /// Serve TLS with this certificate (for `localhost`); the test's clients trust its CA.
+    pub tls: Option<ServerTls>,
+}
+
+/// The certificate a test server serves and the CA its clients trust.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The CA certificate clients trust.
+    pub ca_file: PathBuf,
+    /// The server's certificate, issued for `localhost`.
+    pub server: CertFiles,
+    /// The certificate the test's clients present (mutual TLS), if any.
+    pub client: Option<CertFiles>,
+}
+
+impl ServerTls {
+    /// A certificate for `localhost` and 127.0.0.1 issued by `ca`.
+    pub fn issued_by(ca: &TestCa, file: &str) -> Result<Self, Error> {
+        Ok(Self {
+            ca_file: ca.ca_file(),
+            server: ca.issue(file, &["localhost", "127.0.0.1"])?,
+            client: None,
+        })
+    }
 }
 
 impl Default for CampusOptions {
@@ -45,6 +69,7 @@ impl Default for CampusOptions {
             redis: false,
             args: Vec::new(),
             log_filter: "info",
+            tls: None,
         }
     }
 }
@@ -95,6 +120,8 @@ pub struct TestCampus {
     redis: Option<TestRedis>,
     database_url: String,
     _database: Option<TestDatabase>,
+    /// How the test's clients speak TLS to the server, when it does.
+    tls: Option<ServerTls>,
 }
 
 /// The JSON entries of a server log, skipping lines that are not JSON (stderr).
@@ -169,6 +196,14 @@ impl TestCampus {
                 redis.prefix().to_owned(),
             ]);
         }
+        if let Some(tls) = &options.tls {
+            args.extend([
+                "--tls-cert-file".to_owned(),
+                tls.server.cert.display().to_string(),
+                "--tls-key-file".to_owned(),
+                tls.server.key.display().to_string(),
+            ]);
+        }
         args.extend(options.args);
         let log_dir = tempfile::tempdir()?;
         let log_path = log_dir.path().join("campus.log");
@@ -191,6 +226,7 @@ impl TestCampus {
             redis,
             database_url,
             _database: database,
+            tls: options.tls,
         };
         (campus.addr, campus.admin_addr) = campus.listening().await?;
         Ok(campus)
@@ -333,32 +369,53 @@ impl TestCampus {
             .access_token)
     }
 
-    /// `http://127.0.0.1:<port>`, for clients.
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` under TLS, for clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.tls {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
     }
 
-    /// A connected channel to the server.
+    /// A connected channel to the server (trusting the test's CA under TLS).
     pub async fn channel(&self) -> Result<Channel, Error> {
-        Ok(Channel::from_shared(self.url())?.connect().await?)
+        let endpoint = Channel::from_shared(self.url())?;
+        let endpoint = match &self.tls {
+            Some(tls) => {
+                let mut config = ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(std::fs::read(&tls.ca_file)?));
+                if let Some(client) = &tls.client {
+                    config = config.identity(Identity::from_pem(
+                        std::fs::read(&client.cert)?,
+                        std::fs::read(&client.key)?,
+                    ));
+                }
+                endpoint.tls_config(config)?
+            }
+            None => endpoint,
+        };
+        Ok(endpoint.connect().await?)
     }
 
-    /// The status health reports for `service` (`""` for the whole server).
+    /// The status health reports for `service` (`""` for the whole server) on the gRPC port.
     pub async fn health(&self, service: &str) -> Result<ServingStatus, Error> {
-        let mut client = HealthClient::new(self.channel().await?);
-        let response = client
-            .check(HealthCheckRequest {
-                service: service.to_owned(),
-            })
-            .await?;
-        Ok(response.into_inner().status())
+        health_of(self.channel().await?, service).await
     }
 
-    /// Waits up to 30 s for `service` to report `status`.
+    /// The status health reports for `service` on the admin port, in cleartext whether or
+    /// not the gRPC port speaks TLS: what the kubelet's probes ask.
+    pub async fn admin_health(&self, service: &str) -> Result<ServingStatus, Error> {
+        let admin = Channel::from_shared(format!("http://{}", self.admin_addr))?
+            .connect()
+            .await?;
+        health_of(admin, service).await
+    }
+
+    /// Waits up to 30 s for `service` to report `status` on the admin port (as probes see it).
     pub async fn wait_for_status(&self, service: &str, status: ServingStatus) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            if self.health(service).await.ok() == Some(status) {
+            if self.admin_health(service).await.ok() == Some(status) {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
@@ -400,4 +457,14 @@ impl TestCampus {
         }
         Ok(())
     }
+}
+
+/// The status `channel`'s health service reports for `service`.
+async fn health_of(channel: Channel, service: &str) -> Result<ServingStatus, Error> {
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await?;
+    Ok(response.into_inner().status())
 }

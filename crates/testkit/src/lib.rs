@@ -7,21 +7,24 @@
 //! - [`campus`]: the real server, the built `campus` binary as a child process on port 0.
 //! - [`private_postgres`]: a PostgreSQL server of one test's own, to stop and start again.
 //! - [`private_redis`]: a Redis server of one test's own, to stop.
+//! - [`tls`]: a certificate authority of one test's own and the certificates it signs.
 
 pub mod campus;
 pub mod database;
 pub mod private_postgres;
 pub mod private_redis;
 pub mod redis;
+pub mod tls;
 
 pub use campus::{
-    AuthedChannel, CampusOptions, PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD, TestCampus,
-    spawn_campus, spawn_replica,
+    AuthedChannel, CampusOptions, PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD, ServerTls,
+    TestCampus, spawn_campus, spawn_replica,
 };
 pub use database::TestDatabase;
 pub use private_postgres::PrivatePostgres;
 pub use private_redis::PrivateRedis;
 pub use redis::TestRedis;
+pub use tls::{CertFiles, TestCa};
 
 /// Errors in test set-up, with the step that failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
