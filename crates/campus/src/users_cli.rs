@@ -64,6 +64,7 @@ pub async fn run(settings: &UsersSettings) -> anyhow::Result<()> {
             url: None,
             timeout: std::time::Duration::from_millis(250),
             prefix: String::new(),
+            ca_file: None,
         },
         &RetentionConfig {
             outbox_retention: std::time::Duration::from_secs(24 * 60 * 60),

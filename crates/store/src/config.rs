@@ -117,6 +117,16 @@ pub struct RedisConfig {
         default_value = "campus:"
     )]
     pub prefix: String,
+
+    /// PEM CA bundle that a `rediss://` server's certificate must chain to; unset: the
+    /// system's CA certificates.
+    #[arg(
+        id = "redis_ca_file",
+        long = "redis-ca-file",
+        env = "CAMPUS_REDIS_CA_FILE",
+        value_name = "CAMPUS_REDIS_CA_FILE"
+    )]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Accepts `redis://` and `rediss://` URLs.

@@ -22,6 +22,12 @@ pub enum DatabaseError {
     /// The database did not answer.
     #[error("database unreachable: {0}")]
     Unreachable(#[source] sqlx::Error),
+    /// The database's TLS certificate was refused (expired, another host name, unknown CA).
+    #[error(
+        "CAMPUS_DATABASE_URL: the database's certificate was refused (see its sslmode and \
+         sslrootcert): {0}"
+    )]
+    Tls(#[source] sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -225,7 +231,13 @@ impl Database {
             Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
             Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
         };
-        result.map_err(DatabaseError::Unreachable)
+        result.map_err(|error| {
+            if campus_runtime::tls::tls_failure(&error).is_some() {
+                DatabaseError::Tls(error)
+            } else {
+                DatabaseError::Unreachable(error)
+            }
+        })
     }
 
     /// Applies every pending migration of each set, in order. Crates share one database in

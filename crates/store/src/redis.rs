@@ -20,6 +20,15 @@ pub enum RedisError {
     /// A command failed.
     #[error("redis command failed: {0}")]
     Command(#[from] redis::RedisError),
+    /// Redis's TLS certificate was refused (expired, another host name, unknown CA).
+    #[error(
+        "CAMPUS_REDIS_URL: the Redis server's certificate was refused (see \
+         CAMPUS_REDIS_CA_FILE): {0}"
+    )]
+    Tls(#[source] redis::RedisError),
+    /// `CAMPUS_REDIS_CA_FILE` cannot be used.
+    #[error("CAMPUS_REDIS_CA_FILE: {0}")]
+    CaFile(String),
     /// Redis did not answer within `CAMPUS_REDIS_TIMEOUT`.
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
@@ -31,7 +40,8 @@ pub enum RedisError {
 impl From<RedisError> for Failure {
     fn from(error: RedisError) -> Self {
         let reachable = match &error {
-            RedisError::Pool(_) | RedisError::Timeout(_) => false,
+            RedisError::Pool(_) | RedisError::Timeout(_) | RedisError::Tls(_) => false,
+            RedisError::CaFile(_) => true,
             RedisError::Url(command) | RedisError::Command(command) => {
                 !(command.is_io_error()
                     || command.is_timeout()
@@ -65,8 +75,25 @@ impl Redis {
         let Some(url) = &config.url else {
             return Ok(None);
         };
-        let manager = RedisConnectionManager::new(url.as_str()).map_err(RedisError::Url)?;
-        let client = redis::Client::open(url.as_str()).map_err(RedisError::Url)?;
+        let client = match &config.ca_file {
+            Some(ca_file) => {
+                let root_cert = std::fs::read(ca_file).map_err(|error| {
+                    RedisError::CaFile(format!("reading {}: {error}", ca_file.display()))
+                })?;
+                redis::Client::build_with_tls(
+                    url.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root_cert),
+                    },
+                )
+                .map_err(|error| RedisError::CaFile(error.to_string()))?
+            }
+            None => redis::Client::open(url.as_str()).map_err(RedisError::Url)?,
+        };
+        // The manager connects with the same settings, the CA included.
+        let manager = RedisConnectionManager::new(client.get_connection_info().clone())
+            .map_err(RedisError::Url)?;
         let pool = bb8::Pool::builder()
             .max_size(16)
             // bb8 waits 30 s by default; a cache must fail faster than the call it serves.
@@ -82,10 +109,22 @@ impl Redis {
 
     /// Answers when Redis does, within the configured timeout.
     pub async fn ping(&self) -> Result<(), RedisError> {
+        // A connection of its own, not a pooled one: the pool retries a failed connect until
+        // its timeout and keeps only "timed out", where readiness must say why.
         let ping = async {
-            let mut connection = self.pooled().await?;
+            let mut connection = self
+                .client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|error| {
+                    if campus_runtime::tls::tls_failure(&error).is_some() {
+                        RedisError::Tls(error)
+                    } else {
+                        RedisError::Command(error)
+                    }
+                })?;
             redis::cmd("PING")
-                .query_async::<String>(&mut *connection)
+                .query_async::<String>(&mut connection)
                 .await?;
             Ok::<_, RedisError>(())
         };

@@ -4,7 +4,8 @@
 //! It runs the machine's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`, Debian's
 //! layout) on a fresh cluster in a temporary directory, as the `postgres` user when the test
 //! runs as root (PostgreSQL refuses to run as root), with trust authentication on
-//! 127.0.0.1 only.
+//! 127.0.0.1 only. [`PrivatePostgres::start_tls`] starts one that accepts TLS connections
+//! only, with a certificate the test made.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -12,7 +13,7 @@ use sqlx::{Connection as _, PgConnection};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use crate::Error;
+use crate::{CertFiles, Error};
 
 /// A private PostgreSQL server; stopped and removed on drop.
 #[derive(Debug)]
@@ -21,12 +22,24 @@ pub struct PrivatePostgres {
     directory: TempDir,
     port: u16,
     as_postgres: bool,
+    /// TLS only, with `server.crt` and `server.key` in the data directory.
+    tls: bool,
     server: Option<Child>,
 }
 
 impl PrivatePostgres {
     /// Creates a cluster and starts the server on a free port.
     pub async fn start() -> Result<Self, Error> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`PrivatePostgres::start`], but the server takes TLS connections only
+    /// (`hostssl`; cleartext is rejected), serving `certificate`.
+    pub async fn start_tls(certificate: &CertFiles) -> Result<Self, Error> {
+        Self::start_with(Some(certificate)).await
+    }
+
+    async fn start_with(certificate: Option<&CertFiles>) -> Result<Self, Error> {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .map_err(|e| format!("no PostgreSQL server binaries under /usr/lib/postgresql: {e}"))?
             .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin")))
@@ -53,6 +66,7 @@ impl PrivatePostgres {
             directory,
             port,
             as_postgres,
+            tls: certificate.is_some(),
             server: None,
         };
         let data = postgres.data();
@@ -65,6 +79,9 @@ impl PrivatePostgres {
             "--no-sync",
         ]))
         .await?;
+        if let Some(certificate) = certificate {
+            postgres.install_certificate(certificate).await?;
+        }
         postgres.resume().await?;
         Ok(postgres)
     }
@@ -72,6 +89,11 @@ impl PrivatePostgres {
     /// `postgres://postgres@127.0.0.1:<port>/postgres`.
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Stops the server at once (fast shutdown: open connections are terminated with SQLSTATE
@@ -103,6 +125,7 @@ impl PrivatePostgres {
             .arg("-k")
             .arg(self.directory.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(if self.tls { &["-c", "ssl=on"][..] } else { &[] })
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -120,6 +143,32 @@ impl PrivatePostgres {
             self.port
         )
         .into())
+    }
+
+    /// The certificate as `server.crt`/`server.key` (owned by the server's user, the key
+    /// private, as PostgreSQL demands), and client authentication over TLS only.
+    async fn install_certificate(&self, certificate: &CertFiles) -> Result<(), Error> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let data = self.data();
+        std::fs::copy(&certificate.cert, data.join("server.crt"))?;
+        std::fs::copy(&certificate.key, data.join("server.key"))?;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all all reject\n",
+        )?;
+        if self.as_postgres {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key"))
+                .arg(data.join("pg_hba.conf")))
+            .await?;
+        }
+        Ok(())
     }
 
     fn data(&self) -> PathBuf {

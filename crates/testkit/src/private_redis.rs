@@ -1,28 +1,57 @@
 //! A Redis server of one test's own, on a port of its own, that the test can stop: an outage
 //! cannot be rehearsed on the shared server other tests use. It runs the machine's
-//! `redis-server` without persistence.
+//! `redis-server` without persistence; [`PrivateRedis::start_tls`] one that speaks TLS only.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use tokio::process::{Child, Command};
 
-use crate::Error;
+use crate::{CertFiles, Error};
 
 /// A private Redis server; killed on drop.
 #[derive(Debug)]
 pub struct PrivateRedis {
     port: u16,
+    /// Whether it speaks TLS only (on `port`).
+    tls: bool,
     server: Option<Child>,
 }
 
 impl PrivateRedis {
     /// Starts `redis-server` on a free port and waits until it answers.
     pub async fn start() -> Result<Self, Error> {
+        Self::start_with(None).await
+    }
+
+    /// Starts a `redis-server` that speaks TLS only, serving `certificate` (Debian's Redis 7
+    /// is built with TLS); clients trust `ca_file`. Its URL is `rediss://localhost:<port>`.
+    pub async fn start_tls(certificate: &CertFiles, ca_file: &Path) -> Result<Self, Error> {
+        Self::start_with(Some((certificate, ca_file))).await
+    }
+
+    async fn start_with(tls: Option<(&CertFiles, &Path)>) -> Result<Self, Error> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let server = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        let mut command = Command::new("redis-server");
+        command.args(["--bind", "127.0.0.1"]);
+        match tls {
+            Some((certificate, ca_file)) => {
+                command
+                    .args(["--port", "0", "--tls-port", &port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&certificate.cert)
+                    .arg("--tls-key-file")
+                    .arg(&certificate.key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(ca_file)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            None => {
+                command.args(["--port", &port.to_string()]);
+            }
+        }
+        let server = command
             .args(["--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -31,16 +60,23 @@ impl PrivateRedis {
             .map_err(|e| format!("starting redis-server (Debian's redis-server package): {e}"))?;
         let redis = Self {
             port,
+            tls: tls.is_some(),
             server: Some(server),
         };
         let client = redis::Client::open(redis.url())?;
         for _ in 0..300 {
-            if let Ok(mut connection) = client.get_multiplexed_async_connection().await
-                && redis::cmd("PING")
+            // Under TLS, listening is enough: tests also serve certificates no client accepts.
+            let answers = if redis.tls {
+                tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+            } else if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
+                redis::cmd("PING")
                     .query_async::<String>(&mut connection)
                     .await
                     .is_ok()
-            {
+            } else {
+                false
+            };
+            if answers {
                 return Ok(redis);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -48,9 +84,13 @@ impl PrivateRedis {
         Err(format!("the private Redis on port {port} never answered").into())
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`, or `rediss://localhost:<port>` under TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        if self.tls {
+            format!("rediss://localhost:{}", self.port)
+        } else {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
     }
 
     /// Stops the server at once (connections are closed, new ones refused).

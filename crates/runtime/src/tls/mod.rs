@@ -142,3 +142,26 @@ pub(crate) fn read_roots(
     }
     Ok(roots)
 }
+
+/// The TLS refusal in `error`'s chain, if any (a server certificate that is expired, for
+/// another name or from an unknown CA), also where it travels inside an `io::Error` (sqlx),
+/// or an `Arc` of one (redis): so a backend's connection error can say which setting to fix.
+pub fn tls_failure<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    type Shared = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+    let in_io = |error: &'a (dyn std::error::Error + 'static)| {
+        error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    };
+    std::iter::successors(Some(error), |error| error.source()).find_map(|error| {
+        error
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| in_io(error))
+            .or_else(|| {
+                error
+                    .downcast_ref::<Shared>()
+                    .and_then(|shared| in_io(shared.as_ref()))
+            })
+    })
+}
