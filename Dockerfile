@@ -1,9 +1,10 @@
 # The campus binary in a minimal image.
 #
-# Runtime: gcr.io/distroless/cc-debian12:nonroot. The binary links glibc dynamically (sqlx,
-# ring-free crypto and tokio need nothing else), so distroless "cc" (glibc, libgcc, CA
-# certificates, no shell, no package manager) runs it as is, without a musl cross-build; it
-# runs as the image's non-root user 65532, which the Kubernetes manifests also require.
+# Runtime: gcr.io/distroless/cc-debian12:nonroot. The binary links glibc dynamically; its TLS
+# is rustls with the ring crypto provider (built with the compiler rust:1-bookworm has; no
+# cmake, no OpenSSL), so distroless "cc" (glibc, libgcc, CA certificates for the system's trust store,
+# no shell, no package manager) runs it as is, without a musl cross-build; it runs as the
+# image's non-root user 65532, which the Kubernetes manifests also require.
 
 # The dashboard: its clients generated from proto/, built and pre-compressed by Vite.
 FROM node:20-bookworm AS web

@@ -5,8 +5,8 @@
    target/k8s/<name>.yaml.
 2. kubernetes-validate checks every built-in object against the Kubernetes JSON schemas of
    the pinned version (strict: unknown fields are errors); the Gateway API objects (which it
-   has no schemas for) are checked against the vendored CRD schemas in k8s/schemas/gateway-api,
-   strictly too.
+   has no schemas for) and cert-manager's are checked against the vendored CRD schemas in
+   k8s/schemas, strictly too.
 3. A policy check: every Deployment has startup, readiness and liveness probes, resource
    requests and limits, runs as non-root with a read-only root filesystem, no privilege
    escalation, all capabilities dropped and the RuntimeDefault seccomp profile.
@@ -35,8 +35,8 @@ ROOT = pathlib.Path(__file__).resolve().parent
 OUT = ROOT.parent / "target" / "k8s"
 # Each rendering, and the kind of edge it must route through (None: no edge).
 TARGETS = {"base": (ROOT / "base", None), "dev": (ROOT / "overlays" / "dev", "Ingress"),
-           "prod": (ROOT / "overlays" / "prod", "HTTPRoute")}
-GATEWAY_API = "gateway.networking.k8s.io/v1"
+           "prod": (ROOT / "overlays" / "prod", "HTTPRoute"),
+           "prod-tls": (ROOT / "overlays" / "prod-tls", "HTTPRoute")}
 # Paths of the dashboard (its files and its own routes), which the edge sends to web.
 DASHBOARD_PATHS = ["/", "/assets/index-3f2a.js", "/money/transactions", "/campus.users.v1.UsersServiceX/Login"]
 
@@ -97,17 +97,21 @@ def strict(schema):
     return tightened
 
 
-GATEWAY_SCHEMAS = {kind: strict(json.loads((ROOT / "schemas" / "gateway-api" / f"{kind.lower()}-v1.json").read_text()))
-                   for kind in ("Gateway", "HTTPRoute")}
+# The custom resources Campus ships, by API version: their vendored CRD schemas (k8s/schemas).
+CUSTOM_KINDS = {"gateway.networking.k8s.io/v1": ("gateway-api", ["Gateway", "HTTPRoute"]),
+                "cert-manager.io/v1": ("cert-manager", ["Certificate", "Issuer"])}
+CUSTOM_SCHEMAS = {(api, kind): strict(json.loads((ROOT / "schemas" / folder / f"{kind.lower()}-v1.json").read_text()))
+                  for api, (folder, kinds) in CUSTOM_KINDS.items() for kind in kinds}
 
 
-def gateway_api_problems(documents):
-    """Every way the Gateway API objects break their CRD schemas, as sentences."""
+def custom_resource_problems(documents):
+    """Every way the custom resources (Gateway API, cert-manager) break their CRD schemas,
+    as sentences."""
     problems = []
     for doc in documents:
-        if doc.get("apiVersion") != GATEWAY_API:
+        if doc.get("apiVersion") not in CUSTOM_KINDS:
             continue
-        schema = GATEWAY_SCHEMAS.get(doc["kind"])
+        schema = CUSTOM_SCHEMAS.get((doc["apiVersion"], doc["kind"]))
         where = f"{doc['kind']}/{doc['metadata']['name']}"
         if schema is None:
             problems.append(f"{where}: no vendored schema for this kind")
@@ -152,7 +156,7 @@ def edge_problems(documents, edge_kind):
 def kubernetes_validate(name, documents):
     """kubernetes-validate on the built-in objects; its complaint, or None."""
     out = OUT / f"{name}.builtin.yaml"
-    out.write_text(yaml.safe_dump_all([doc for doc in documents if doc.get("apiVersion") != GATEWAY_API]))
+    out.write_text(yaml.safe_dump_all([doc for doc in documents if doc.get("apiVersion") not in CUSTOM_KINDS]))
     result = subprocess.run(
         [str(pathlib.Path(sys.executable).parent / "kubernetes-validate"), "--strict", "--quiet", "-k",
          KUBERNETES_VERSION, str(out)],
@@ -181,19 +185,19 @@ def main():
         if complaint:
             failed = True
             print(f"{name}: schema validation failed\n{complaint}")
-        gateway = gateway_api_problems(documents)
+        custom = custom_resource_problems(documents)
         problems = policy_problems(documents)
         edge = edge_problems(documents, edge_kind)
-        for problem in gateway + problems + edge:
+        for problem in custom + problems + edge:
             print(f"{name}: {problem}")
-        failed |= bool(gateway or problems or edge)
-        print(f"{name}: {len(documents)} objects, schema {'ok' if not complaint and not gateway else 'FAILED'}, "
+        failed |= bool(custom or problems or edge)
+        print(f"{name}: {len(documents)} objects, schema {'ok' if not complaint and not custom else 'FAILED'}, "
               f"policy {'ok' if not problems else 'FAILED'}, edge {'ok' if not edge else 'FAILED'}"
               f"{f' ({edge_kind})' if edge_kind else ''}")
     failed |= not self_test("deployment-without-probes.yaml", policy_problems, "no startupProbe")
     failed |= not self_test("httproute-to-missing-service.yaml", lambda docs: edge_problems(docs, "HTTPRoute"),
                             "Service campus/grades, which does not exist")
-    failed |= not self_test("httproute-with-unknown-field.yaml", gateway_api_problems,
+    failed |= not self_test("httproute-with-unknown-field.yaml", custom_resource_problems,
                             "Additional properties are not allowed ('backends' was unexpected)")
     return 1 if failed else 0
 

@@ -1,5 +1,5 @@
-//! TLS with rustls and its `ring` crypto provider (no C toolchain or cmake at build time,
-//! which `aws-lc-rs` would need): the gRPC listener's certificate, re-read when its files
+//! TLS with rustls and its `ring` crypto provider (no cmake at build time, which `aws-lc-rs`
+//! would need): the gRPC listener's certificate, re-read when its files
 //! change ([`listener`]), and the trust and identity of peer calls over `https://` ([`peer`]).
 //!
 //! Every error names the setting to fix.
@@ -58,7 +58,7 @@ pub struct TlsConfig {
 }
 
 /// The one crypto provider of every TLS configuration Campus builds: ring, which builds
-/// with no C toolchain or cmake. It has no post-quantum key exchange (aws-lc-rs has), which
+/// without cmake. It has no post-quantum key exchange (aws-lc-rs has), which
 /// is why rustls marks it deprecated; the trade-off is written in the README's TLS section.
 #[expect(
     deprecated,
