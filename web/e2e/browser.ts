@@ -44,8 +44,9 @@ export async function openPage(
   browser: Browser,
   baseUrl: string,
   viewport = { width: 1280, height: 800 },
+  { ignoreHTTPSErrors = false } = {},
 ): Promise<WatchedPage> {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport });
+  const context = await browser.newContext({ baseURL: baseUrl, viewport, ignoreHTTPSErrors });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (message) => {

@@ -29,6 +29,7 @@ import {
 } from "./browser";
 
 const baseUrl = inject("baseUrl");
+const tlsUrl = inject("tlsUrl");
 const LEARNER = "ada.adams0@northfield.demo";
 const INSTRUCTOR = "maria.lopez@northfield.demo";
 
@@ -734,5 +735,29 @@ describe("sessions", () => {
     expect(overflow).toEqual(
       Object.fromEntries(visits.flatMap(({ pages }) => pages.map(([path]) => [path, 0]))),
     );
+  });
+});
+
+describe("tls", () => {
+  it("serves the dashboard and its grpc-web calls over HTTP/2 inside TLS", async () => {
+    // The certificate is the test's own, self-signed: the context accepts it.
+    const watched = await openPage(browser, tlsUrl, undefined, { ignoreHTTPSErrors: true });
+    const { page } = watched;
+    await signIn(page, "", ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.waitForURL("**/schools");
+    await page.getByRole("form", { name: "New school" }).waitFor();
+    const protocols = await page.evaluate(() => ({
+      page: (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming)
+        .nextHopProtocol,
+      calls: performance
+        .getEntriesByType("resource")
+        .filter((entry) => entry.name.includes("/campus.users.v1.UsersService/"))
+        .map((entry) => (entry as PerformanceResourceTiming).nextHopProtocol),
+    }));
+    expect(protocols.page).toBe("h2");
+    // Login and ListSchools at least, each over HTTP/2.
+    expect(protocols.calls.length).toBeGreaterThanOrEqual(2);
+    expect([...new Set(protocols.calls)]).toEqual(["h2"]);
+    await done(watched);
   });
 });

@@ -1,5 +1,7 @@
 // Starts the built `campus` binary on port 0 with the built dashboard, on a fresh SQLite
-// database, creates a platform admin and runs `campus demo` (a small term) against it.
+// database, creates a platform admin and runs `campus demo` (a small term) against it. A
+// second server, on a database of its own with only the platform admin, serves TLS with a
+// certificate made here (Debian's openssl), for the browser's HTTP/2 over TLS.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -11,6 +13,7 @@ import type { TestProject } from "vitest/node";
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
+    tlsUrl: string;
   }
 }
 
@@ -48,8 +51,8 @@ function listening(log: string, child: ChildProcess): Promise<string> {
   });
 }
 
-export default async function setup(project: TestProject) {
-  const dir = mkdtempSync(join(tmpdir(), "campus-e2e-"));
+/** A platform admin on a fresh SQLite database in `dir`; the database URL. */
+function databaseWithAdmin(dir: string): string {
   const database = `sqlite://${join(dir, "campus.db")}`;
   const admin = spawnSync(
     binary(),
@@ -57,7 +60,12 @@ export default async function setup(project: TestProject) {
     { env: { ...process.env, CAMPUS_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: "utf8" },
   );
   if (admin.status !== 0) throw new Error(`create-admin failed: ${admin.stderr}`);
+  return database;
+}
 
+/** `campus serve` of the dashboard on port 0 over `database` (logging into `dir`), with
+ * `args` more; the child and its gRPC address. */
+async function serve(dir: string, database: string, args: string[] = []) {
   const log = join(dir, "serve.log");
   const out = openSync(log, "a");
   const child = spawn(
@@ -74,6 +82,7 @@ export default async function setup(project: TestProject) {
       resolve(here, "../dist"),
       "--shutdown-delay",
       "0s",
+      ...args,
     ],
     {
       env: {
@@ -85,7 +94,42 @@ export default async function setup(project: TestProject) {
       stdio: ["ignore", out, out],
     },
   );
-  const address = await listening(log, child);
+  return { child, address: await listening(log, child) };
+}
+
+/** A self-signed certificate for localhost in `dir`: its certificate and key files. */
+function certificate(dir: string): [string, string] {
+  const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+  const made = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ],
+    { encoding: "utf8" },
+  );
+  if (made.status !== 0) throw new Error(`openssl req failed: ${made.stderr}`);
+  return [cert, key];
+}
+
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), "campus-e2e-"));
+  const { child, address } = await serve(dir, databaseWithAdmin(dir));
   const baseUrl = `http://${address}`;
 
   const demo = spawnSync(
@@ -95,10 +139,24 @@ export default async function setup(project: TestProject) {
   );
   if (demo.status !== 0) throw new Error(`campus demo failed: ${demo.stderr}\n${demo.stdout}`);
 
+  const tlsDir = mkdtempSync(join(tmpdir(), "campus-e2e-tls-"));
+  const [cert, key] = certificate(tlsDir);
+  const tls = await serve(tlsDir, databaseWithAdmin(tlsDir), [
+    "--tls-cert-file",
+    cert,
+    "--tls-key-file",
+    key,
+  ]);
+  const tlsPort = tls.address.split(":").at(-1) ?? "";
+
   project.provide("baseUrl", baseUrl);
+  project.provide("tlsUrl", `https://localhost:${tlsPort}`);
   return async () => {
-    child.kill("SIGTERM");
-    await new Promise((done) => child.once("exit", done));
+    for (const server of [child, tls.child]) {
+      server.kill("SIGTERM");
+      await new Promise((done) => server.once("exit", done));
+    }
     rmSync(dir, { recursive: true, force: true });
+    rmSync(tlsDir, { recursive: true, force: true });
   };
 }

@@ -192,7 +192,7 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         if let Some(origin) = request.headers().get(header::ORIGIN)
             && !self.policy.allows(origin)
-            && !same_origin(origin, request.headers().get(header::HOST))
+            && !same_origin(origin, requested_host(&request))
         {
             tracing::debug!(
                 ?origin,
@@ -206,10 +206,20 @@ where
     }
 }
 
+/// The host the request was sent to: HTTP/1.1's `Host` header, or HTTP/2's `:authority`
+/// (which browsers send instead of `Host`, and hyper keeps in the URI).
+fn requested_host<B>(request: &http::Request<B>) -> Option<&str> {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| request.uri().authority().map(http::uri::Authority::as_str))
+}
+
 /// Whether the browser's `origin` is the host it is talking to (the dashboard served by
 /// Campus calling its own API), whatever the scheme a proxy in front may have terminated.
-fn same_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
-    let Some(host) = host.and_then(|host| host.to_str().ok()) else {
+fn same_origin(origin: &HeaderValue, host: Option<&str>) -> bool {
+    let Some(host) = host else {
         return false;
     };
     origin.to_str().ok().is_some_and(|origin| {
@@ -222,14 +232,14 @@ fn same_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{OriginPolicy, same_origin};
+    use super::{OriginPolicy, requested_host, same_origin};
     use http::HeaderValue;
 
     #[test]
     fn an_origin_is_the_same_when_its_host_is_the_requests() {
-        let host = HeaderValue::from_static("campus.example:8443");
+        let host = "campus.example:8443";
         let same =
-            |origin: &'static str| same_origin(&HeaderValue::from_static(origin), Some(&host));
+            |origin: &'static str| same_origin(&HeaderValue::from_static(origin), Some(host));
         assert!(same("https://campus.example:8443"));
         assert!(same("http://campus.example:8443"));
         assert!(!same("https://campus.example"));
@@ -239,6 +249,21 @@ mod tests {
             &HeaderValue::from_static("https://campus.example:8443"),
             None
         ));
+    }
+
+    #[test]
+    fn the_requested_host_is_the_host_header_or_the_http2_authority() {
+        let http1 = http::Request::builder()
+            .uri("/campus.users.v1.UsersService/Login")
+            .header("host", "campus.example:8443")
+            .body(())
+            .unwrap_or_default();
+        assert_eq!(requested_host(&http1), Some("campus.example:8443"));
+        let http2 = http::Request::builder()
+            .uri("https://campus.example:8443/campus.users.v1.UsersService/Login")
+            .body(())
+            .unwrap_or_default();
+        assert_eq!(requested_host(&http2), Some("campus.example:8443"));
     }
 
     #[test]

@@ -67,7 +67,9 @@ impl PrivateRedis {
         for _ in 0..300 {
             // Under TLS, listening is enough: tests also serve certificates no client accepts.
             let answers = if redis.tls {
-                tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
             } else if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
                 redis::cmd("PING")
                     .query_async::<String>(&mut connection)
