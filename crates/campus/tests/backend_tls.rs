@@ -21,6 +21,23 @@ fn verify_full(postgres: &PrivatePostgres, ca_file: &Path) -> Result<String, Err
     ))
 }
 
+/// Starts campus on `database_url` (with `args`), waits until it is ready, and has it write
+/// (a platform admin) and read (the schools).
+async fn serves(database_url: String, args: Vec<String>) -> Result<(), Error> {
+    let campus = TestCampus::start(CampusOptions {
+        database_url: Some(database_url),
+        args,
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    let token = campus.platform_admin_token().await?;
+    UsersServiceClient::new(campus.channel_as(&token).await?)
+        .list_schools(ListSchoolsRequest::default())
+        .await?;
+    campus.shutdown().await
+}
+
 /// Starts campus on `database_url` (with `args`) and waits until its readiness log names
 /// `setting` as refused; health must stay NOT_SERVING meanwhile.
 async fn refused(database_url: String, args: &[String], setting: &str) -> Result<String, Error> {
@@ -56,18 +73,8 @@ async fn postgres_over_tls_with_verify_full() -> Result<(), Error> {
     let postgres = PrivatePostgres::start_tls(&good).await?;
     let url = verify_full(&postgres, &ca.ca_file())?;
 
-    let campus = TestCampus::start(CampusOptions {
-        database_url: Some(url.clone()),
-        ..CampusOptions::default()
-    })
-    .await?;
-    campus.wait_for_status("", ServingStatus::Serving).await?;
-    // Written and read through the TLS connection (migrations ran over it too).
-    let token = campus.platform_admin_token().await?;
-    UsersServiceClient::new(campus.channel_as(&token).await?)
-        .list_schools(ListSchoolsRequest::default())
-        .await?;
-    campus.shutdown().await?;
+    // Migrations, writes and reads go through the TLS connection.
+    serves(url.clone(), Vec::new()).await?;
 
     // Cleartext is refused by the server itself.
     let cleartext = url.replace("sslmode=verify-full", "sslmode=disable");
@@ -76,37 +83,22 @@ async fn postgres_over_tls_with_verify_full() -> Result<(), Error> {
         "the TLS-only server took a cleartext connection"
     );
 
-    // An unknown CA.
+    // An unknown CA, a certificate for another host name, an expired certificate.
     let other = TestCa::new("other")?;
-    let line = refused(
-        verify_full(&postgres, &other.ca_file())?,
-        &[],
-        "CAMPUS_DATABASE_URL",
-    )
-    .await?;
-    assert!(line.contains("UnknownIssuer"), "{line}");
-
-    // A certificate for another host name.
-    let elsewhere = ca.issue("elsewhere", &["db.elsewhere.example"])?;
-    let wrong_name = PrivatePostgres::start_tls(&elsewhere).await?;
-    let line = refused(
-        verify_full(&wrong_name, &ca.ca_file())?,
-        &[],
-        "CAMPUS_DATABASE_URL",
-    )
-    .await?;
-    assert!(line.contains("not valid for name"), "{line}");
-
-    // An expired certificate.
-    let expired = ca.issue_expired("expired", &["localhost"])?;
-    let stale = PrivatePostgres::start_tls(&expired).await?;
-    let line = refused(
-        verify_full(&stale, &ca.ca_file())?,
-        &[],
-        "CAMPUS_DATABASE_URL",
-    )
-    .await?;
-    assert!(line.contains("xpired"), "{line}");
+    let elsewhere =
+        PrivatePostgres::start_tls(&ca.issue("elsewhere", &["db.elsewhere.example"])?).await?;
+    let stale = PrivatePostgres::start_tls(&ca.issue_expired("expired", &["localhost"])?).await?;
+    for (url, why) in [
+        (verify_full(&postgres, &other.ca_file())?, "UnknownIssuer"),
+        (
+            verify_full(&elsewhere, &ca.ca_file())?,
+            "not valid for name",
+        ),
+        (verify_full(&stale, &ca.ca_file())?, "xpired"),
+    ] {
+        let line = refused(url, &[], "CAMPUS_DATABASE_URL").await?;
+        assert!(line.contains(why), "{why}: {line}");
+    }
     Ok(())
 }
 
@@ -127,47 +119,24 @@ async fn redis_over_tls_with_its_ca() -> Result<(), Error> {
     // One database for every server of the test (a server's own would go with it).
     let test_database = TestDatabase::preferred().await?;
     let database = test_database.url().to_owned();
-    let campus = TestCampus::start(CampusOptions {
-        database_url: Some(database.clone()),
-        args: with_ca(redis.url(), &ca.ca_file()),
-        ..CampusOptions::default()
-    })
-    .await?;
     // Readiness waits for Redis to answer PING over TLS.
-    campus.wait_for_status("", ServingStatus::Serving).await?;
-    let token = campus.platform_admin_token().await?;
-    UsersServiceClient::new(campus.channel_as(&token).await?)
-        .list_schools(ListSchoolsRequest::default())
-        .await?;
-    campus.shutdown().await?;
+    serves(database.clone(), with_ca(redis.url(), &ca.ca_file())).await?;
 
     let other = TestCa::new("other")?;
-    let line = refused(
-        database.clone(),
-        &with_ca(redis.url(), &other.ca_file()),
-        "CAMPUS_REDIS_URL",
-    )
-    .await?;
-    assert!(line.contains("UnknownIssuer"), "{line}");
-
     let elsewhere = ca.issue("elsewhere", &["cache.elsewhere.example"])?;
-    let wrong_name = PrivateRedis::start_tls(&elsewhere, &ca.ca_file()).await?;
-    let line = refused(
-        database.clone(),
-        &with_ca(wrong_name.url(), &ca.ca_file()),
-        "CAMPUS_REDIS_URL",
-    )
-    .await?;
-    assert!(line.contains("not valid for name"), "{line}");
-
+    let elsewhere = PrivateRedis::start_tls(&elsewhere, &ca.ca_file()).await?;
     let expired = ca.issue_expired("expired", &["localhost"])?;
     let stale = PrivateRedis::start_tls(&expired, &ca.ca_file()).await?;
-    let line = refused(
-        database,
-        &with_ca(stale.url(), &ca.ca_file()),
-        "CAMPUS_REDIS_URL",
-    )
-    .await?;
-    assert!(line.contains("xpired"), "{line}");
+    for (args, why) in [
+        (with_ca(redis.url(), &other.ca_file()), "UnknownIssuer"),
+        (
+            with_ca(elsewhere.url(), &ca.ca_file()),
+            "not valid for name",
+        ),
+        (with_ca(stale.url(), &ca.ca_file()), "xpired"),
+    ] {
+        let line = refused(database.clone(), &args, "CAMPUS_REDIS_URL").await?;
+        assert!(line.contains(why), "{why}: {line}");
+    }
     Ok(())
 }
