@@ -64,6 +64,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let role = settings.role;
+    anyhow::ensure!(
+        settings.users.access_ttl <= settings.auth.max_ttl,
+        "CAMPUS_JWT_ACCESS_TTL ({}) is longer than CAMPUS_JWT_MAX_TTL ({}): every token issued \
+         would be refused",
+        humantime::format_duration(settings.users.access_ttl),
+        humantime::format_duration(settings.auth.max_ttl)
+    );
     if role == Role::Web {
         return serve_dashboard(settings, listener, admin_listener, shutdown).await;
     }

@@ -83,3 +83,26 @@ async fn a_token_is_unavailable_not_unauthenticated_while_users_cannot_be_reache
     cut_off.shutdown().await?;
     campus.shutdown().await
 }
+
+#[tokio::test]
+async fn an_access_ttl_longer_than_the_maximum_is_a_configuration_error() -> Result<(), Error> {
+    let started = TestCampus::start(CampusOptions {
+        args: vec![
+            "--jwt-access-ttl".into(),
+            "2h".into(),
+            "--jwt-max-ttl".into(),
+            "1h".into(),
+        ],
+        ..CampusOptions::default()
+    })
+    .await;
+    let error = started
+        .err()
+        .ok_or("campus started issuing tokens it refuses")?;
+    let error = error.to_string();
+    assert!(
+        error.contains("CAMPUS_JWT_ACCESS_TTL") && error.contains("CAMPUS_JWT_MAX_TTL"),
+        "{error}"
+    );
+    Ok(())
+}

@@ -168,6 +168,17 @@ pub struct AuthConfig {
         default_value = "campus"
     )]
     pub audience: String,
+
+    /// The longest an access token may be valid: a signed token whose `exp` lies further
+    /// ahead (of now, or of its `iat`) is refused, so a leaked long-lived token is useless.
+    #[arg(
+        long = "jwt-max-ttl",
+        env = "CAMPUS_JWT_MAX_TTL",
+        value_name = "CAMPUS_JWT_MAX_TTL",
+        default_value = "1h",
+        value_parser = humantime::parse_duration
+    )]
+    pub max_ttl: std::time::Duration,
 }
 
 #[cfg(test)]

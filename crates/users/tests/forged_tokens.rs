@@ -1,5 +1,6 @@
 //! Tokens every service must refuse: alg=none, HS256 signed with the public key, wrong
-//! audience, wrong issuer, expired, not yet valid, unknown key, tampered payload.
+//! audience, wrong issuer, expired, not yet valid, unknown key, tampered payload, no subject,
+//! valid for longer than `CAMPUS_JWT_MAX_TTL`; and the `Bearer` scheme in any case.
 
 mod common;
 
@@ -135,6 +136,48 @@ async fn forged_and_invalid_tokens_are_unauthenticated() -> Result<(), Error> {
         )?,
     ));
     forged.push(("unknown kid", sign(&claims, "no-such-key")?));
+    forged.push((
+        "no subject",
+        sign(
+            &Claims {
+                sub: String::new(),
+                ..claims.clone()
+            },
+            &kid,
+        )?,
+    ));
+    forged.push((
+        "valid for a hundred years",
+        sign(
+            &Claims {
+                exp: now() + 100 * 365 * 86_400,
+                ..claims.clone()
+            },
+            &kid,
+        )?,
+    ));
+    forged.push((
+        "issued long ago, valid for longer than the maximum",
+        sign(
+            &Claims {
+                iat: now() - 86_400,
+                ..claims.clone()
+            },
+            &kid,
+        )?,
+    ));
+
+    // The scheme is case-insensitive: `bearer` works as `Bearer` does.
+    for scheme in ["bearer", "BEARER"] {
+        let mut request = tonic::Request::new(GetUserRequest {
+            user_id: student.id.clone(),
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("{scheme} {valid}").parse()?);
+        let answer = public(&campus).await?.get_user(request).await;
+        assert_eq!(code(answer), Code::Ok, "{scheme}");
+    }
 
     // Tampered: a real token whose payload was edited to claim platform_admin.
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();

@@ -28,6 +28,8 @@ pub struct AuthLayer {
 struct Verifier {
     keys: KeySet,
     validation: Validation,
+    /// `CAMPUS_JWT_MAX_TTL` in seconds.
+    max_ttl: i64,
     /// Tokens already verified, by their exact text: a client sends the same token on every
     /// call until it expires, and checking a signature costs more than the rest of a cached
     /// read. Entries are dropped after a minute; `exp` and `nbf` are checked on every hit.
@@ -60,14 +62,21 @@ enum TokenError {
     KeysUnavailable(#[from] KeysUnavailable),
     #[error("invalid token: {0}")]
     Invalid(jsonwebtoken::errors::Error),
+    #[error("the token names no subject")]
+    NoSubject,
+    #[error("the token is valid for {0} s, longer than CAMPUS_JWT_MAX_TTL")]
+    TooLong(i64),
 }
 
 impl Verifier {
     async fn verify(&self, headers: &http::HeaderMap) -> Result<Arc<Claims>, TokenError> {
+        // The scheme is case-insensitive (RFC 7235): `Bearer`, `bearer`, `BEARER`.
         let token = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim_start())
             .ok_or(TokenError::Missing)?;
         if let Some(claims) = self.verified.get(token) {
             let now = unix_seconds();
@@ -90,6 +99,14 @@ impl Verifier {
             .ok_or(TokenError::UnknownKey(kid))?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(TokenError::Invalid)?;
+        if data.claims.sub.is_empty() {
+            return Err(TokenError::NoSubject);
+        }
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        let valid_for = (data.claims.exp - unix_seconds()).max(data.claims.exp - data.claims.iat);
+        if valid_for > self.max_ttl + leeway {
+            return Err(TokenError::TooLong(valid_for));
+        }
         let claims = Arc::new(data.claims);
         self.verified.insert(token.to_owned(), Arc::clone(&claims));
         Ok(claims)
@@ -119,6 +136,7 @@ impl AuthLayer {
             verifier: Arc::new(Verifier {
                 keys,
                 validation,
+                max_ttl: i64::try_from(config.max_ttl.as_secs()).unwrap_or(i64::MAX),
                 verified,
             }),
             public: Arc::new(public.into_iter().collect()),
@@ -189,7 +207,9 @@ where
                         | TokenError::Algorithm(_)
                         | TokenError::NoKid
                         | TokenError::UnknownKey(_)
-                        | TokenError::Invalid(_) => {
+                        | TokenError::Invalid(_)
+                        | TokenError::NoSubject
+                        | TokenError::TooLong(_) => {
                             Status::unauthenticated("the access token is invalid or expired")
                         }
                         TokenError::KeysUnavailable(_) => Status::unavailable(
