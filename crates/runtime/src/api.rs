@@ -223,6 +223,9 @@ pub enum ExhaustedReason {
     Overloaded,
     /// Too many failed logins for the account: wait for the RetryInfo delay.
     LoginThrottled,
+    /// The caller (or the process) holds as many open streams as allowed: close one, or
+    /// wait for the RetryInfo delay; reconnecting at once would be refused again.
+    TooManyStreams,
 }
 
 impl ExhaustedReason {
@@ -232,6 +235,7 @@ impl ExhaustedReason {
             Self::StreamLagged => "STREAM_LAGGED",
             Self::Overloaded => "OVERLOADED",
             Self::LoginThrottled => "LOGIN_THROTTLED",
+            Self::TooManyStreams => "TOO_MANY_STREAMS",
         }
     }
 }

@@ -80,6 +80,25 @@ pub struct ServerConfig {
     pub max_concurrent_streams: u32,
 
     /// Interval of HTTP/2 pings that find dead connections.
+    /// Response streams (`Watch*`) open at once in this process, across all connections;
+    /// more are refused with RESOURCE_EXHAUSTED, reason TOO_MANY_STREAMS.
+    #[arg(
+        long = "max-open-streams",
+        env = "CAMPUS_MAX_OPEN_STREAMS",
+        value_name = "CAMPUS_MAX_OPEN_STREAMS",
+        default_value_t = 10_000
+    )]
+    pub max_open_streams: usize,
+
+    /// Response streams one caller (token subject) may hold open at once in this process.
+    #[arg(
+        long = "max-open-streams-per-user",
+        env = "CAMPUS_MAX_OPEN_STREAMS_PER_USER",
+        value_name = "CAMPUS_MAX_OPEN_STREAMS_PER_USER",
+        default_value_t = 16
+    )]
+    pub max_open_streams_per_user: usize,
+
     #[arg(
         long = "http2-keepalive-interval",
         env = "CAMPUS_HTTP2_KEEPALIVE_INTERVAL",

@@ -18,6 +18,7 @@
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
+//! - [`stream_limits`]: bounds on open response streams, per process and per caller.
 //! - [`tls`]: TLS of the listener (reloaded certificates, optional mutual TLS) and of peer
 //!   calls.
 
@@ -39,6 +40,7 @@ pub mod propagation;
 pub mod retry;
 pub mod server;
 pub mod shutdown;
+pub mod stream_limits;
 pub mod telemetry;
 pub mod tls;
 pub mod web;

@@ -1,18 +1,21 @@
 //! The methods a server serves, read once from its descriptor sets: which paths get labels of
-//! their own in the metrics, and which take a client stream (bounded by an idle timeout
-//! between messages instead of the whole-call request timeout).
+//! their own in the metrics, which take a client stream (bounded by an idle timeout between
+//! messages instead of the whole-call request timeout), and which answer with a stream (held
+//! open, so counted against the open-stream limits).
 
 use std::{collections::HashSet, sync::Arc};
 
 use prost::Message as _;
 
-/// Every `/package.Service/Method` path a server knows, and its client-streaming subset.
+/// Every `/package.Service/Method` path a server knows, and its client- and server-streaming
+/// subsets.
 #[derive(Debug, Clone, Default)]
 pub struct MethodTable {
     known: Arc<HashSet<String>>,
     /// `/package.Service/` of every service, to tell gRPC paths from other routes.
     services: Arc<HashSet<String>>,
     client_streaming: Arc<HashSet<String>>,
+    server_streaming: Arc<HashSet<String>>,
 }
 
 impl MethodTable {
@@ -22,6 +25,7 @@ impl MethodTable {
         let mut known = HashSet::new();
         let mut services = HashSet::new();
         let mut client_streaming = HashSet::new();
+        let mut server_streaming = HashSet::new();
         for encoded in descriptor_sets {
             let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
                 tracing::warn!(
@@ -38,6 +42,9 @@ impl MethodTable {
                         if method.client_streaming() {
                             client_streaming.insert(path.clone());
                         }
+                        if method.server_streaming() {
+                            server_streaming.insert(path.clone());
+                        }
                         known.insert(path);
                     }
                 }
@@ -47,7 +54,13 @@ impl MethodTable {
             known: Arc::new(known),
             services: Arc::new(services),
             client_streaming: Arc::new(client_streaming),
+            server_streaming: Arc::new(server_streaming),
         }
+    }
+
+    /// Whether `path` answers with a stream (`Watch*`), which may stay open indefinitely.
+    pub fn is_server_streaming(&self, path: &str) -> bool {
+        self.server_streaming.contains(path)
     }
 
     /// Whether `path` is a method of this server.

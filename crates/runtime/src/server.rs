@@ -21,6 +21,7 @@ use crate::{
     in_process::InProcess,
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
+    stream_limits::StreamLimitLayer,
     tls::{TlsError, TlsListener},
     web::{Dashboard, DashboardLayer, MissingDashboard},
 };
@@ -237,6 +238,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
         let config = self.config;
+        let stream_limits = StreamLimitLayer::new(
+            config.max_open_streams,
+            config.max_open_streams_per_user,
+            self.methods.clone(),
+        );
         let layers = ServiceBuilder::new()
             // The dashboard's pages and files: plain GETs outside every gRPC path.
             .layer(DashboardLayer::new(self.dashboard))
@@ -265,7 +271,9 @@ impl Server {
             .option_layer(
                 self.auth
                     .map(|(auth, keys)| AuthLayer::new(&auth, keys, self.public.clone())),
-            );
+            )
+            // Bound the response streams held open, per process and per verified caller.
+            .layer(stream_limits);
 
         let routes = self.routes.routes();
         if let Some(own) = &self.own {
