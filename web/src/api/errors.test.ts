@@ -62,6 +62,18 @@ suite("describe", () => {
       ]),
     );
     expect(overloaded).toMatchObject({ action: "retry", retryAfterMs: 100 });
+    const capped = describe(
+      error(Code.ResourceExhausted, "too many", [
+        { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "TOO_MANY_STREAMS" }) },
+        {
+          desc: RetryInfoSchema,
+          value: create(RetryInfoSchema, { retryDelay: { seconds: 5n, nanos: 0 } }),
+        },
+      ]),
+    );
+    // Not "resume": reconnecting at once would be refused again.
+    expect(capped).toMatchObject({ action: "retry", retryAfterMs: 5_000 });
+    expect(capped.message).toContain("Too many live views");
   });
 
   it("reads details that arrive encoded, as from the wire", () => {

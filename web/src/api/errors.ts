@@ -83,6 +83,14 @@ export function describe(error: unknown, { signingIn = false } = {}): Problem {
       if (reason === "STREAM_LAGGED") {
         return { message: "Catching up…", fields, action: "resume", retryAfterMs: 0 };
       }
+      if (reason === "TOO_MANY_STREAMS") {
+        return {
+          message: "Too many live views are open; close another tab. Retrying shortly…",
+          fields,
+          action: "retry",
+          retryAfterMs: retryAfterMs ?? 5_000,
+        };
+      }
       if (reason === "LOGIN_THROTTLED") {
         const wait = retryAfterMs ?? 60_000;
         return {
