@@ -287,21 +287,28 @@ describe("money", () => {
       .poll(() => spent.evaluateAll((cells) => cells.map((c) => c.getAttribute("data-minor"))))
       .toEqual(budgets.map((b) => String(b.spent?.amountMinor ?? 0n)));
 
-    // A transaction booked elsewhere moves the total on the open page.
-    const [account] = (await finance.listAccounts({ pageSize: 10 })).accounts;
-    const [food] = (await finance.listCategories({ kind: TransactionKind.EXPENSE, pageSize: 10 }))
-      .categories;
-    await finance.createTransaction({
-      idempotencyKey: crypto.randomUUID(),
-      accountId: account?.id ?? "",
-      categoryId: food?.id ?? "",
-      kind: TransactionKind.EXPENSE,
-      amount: { amountMinor: 4_321n, currency: account?.currency ?? "" },
-      description: "Seen live",
-    });
+    // A transaction added in a second browser context redraws the open page: the total, and
+    // this month's expense bar (its figure) in the income-and-expense chart.
+    const thisMonthExpense = page.locator(
+      `${flowChart} tr:has(th:text-is("${month}")) td[data-series="Expense"]`,
+    );
+    const expenseBefore = Number(await thisMonthExpense.getAttribute("data-value"));
+    const other = await openPage(browser, baseUrl);
+    await signIn(other.page, "northfield", LEARNER);
+    await other.page.waitForURL("**/courses");
+    await other.page.goto("/money/transactions");
+    const form = other.page.getByRole("form", { name: "New transaction" });
+    await form.getByLabel("Category").selectOption({ label: "Food (expense)" });
+    await form.getByLabel("Amount").fill("43.21");
+    await form.getByLabel("Description").fill(`Seen live ${Date.now()}`);
+    await form.getByRole("button", { name: "Add transaction" }).click();
     await expect
       .poll(() => shownTotal.getAttribute("data-minor"))
       .toBe(String(total.amountMinor - 4_321n));
+    await expect
+      .poll(async () => Number(await thisMonthExpense.getAttribute("data-value")))
+      .toBe(expenseBefore + 4_321);
+    await done(other);
     await page.screenshot({ path: `${SHOTS}/money.png`, fullPage: true });
     await done(watched);
   });
