@@ -20,7 +20,8 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(metrics))
-        .route_service("/grpc.health.v1.Health/{*method}", health)
+        // Check only: a Watch never ends, and would hold graceful shutdown open.
+        .route_service("/grpc.health.v1.Health/Check", health)
         .with_state(registry);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -79,7 +79,6 @@ pub struct ServerConfig {
     )]
     pub max_concurrent_streams: u32,
 
-    /// Interval of HTTP/2 pings that find dead connections.
     /// Response streams (`Watch*`) open at once in this process, across all connections;
     /// more are refused with RESOURCE_EXHAUSTED, reason TOO_MANY_STREAMS.
     #[arg(
@@ -95,10 +94,11 @@ pub struct ServerConfig {
         long = "max-open-streams-per-user",
         env = "CAMPUS_MAX_OPEN_STREAMS_PER_USER",
         value_name = "CAMPUS_MAX_OPEN_STREAMS_PER_USER",
-        default_value_t = 16
+        default_value_t = 64
     )]
     pub max_open_streams_per_user: usize,
 
+    /// Interval of HTTP/2 pings that find dead connections.
     #[arg(
         long = "http2-keepalive-interval",
         env = "CAMPUS_HTTP2_KEEPALIVE_INTERVAL",

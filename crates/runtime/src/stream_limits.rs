@@ -41,27 +41,24 @@ struct Counts {
 #[derive(Debug)]
 struct Place {
     streams: Arc<OpenStreams>,
-    user: Option<String>,
+    user: String,
 }
 
 impl OpenStreams {
-    /// A place for a stream of `user` (None: a public method), or which limit refused it.
-    fn take(self: &Arc<Self>, user: Option<&str>) -> Result<Place, &'static str> {
+    /// A place for a stream of `user`, or which limit refused it.
+    fn take(self: &Arc<Self>, user: &str) -> Result<Place, &'static str> {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.total >= self.max_total {
             return Err("this replica holds as many open streams as it allows");
         }
-        if let Some(user) = user {
-            let held = counts.per_user.entry(user.to_owned()).or_default();
-            if *held >= self.max_per_user {
-                return Err("you hold as many open streams as one caller may; close one first");
-            }
-            *held += 1;
+        if counts.per_user.get(user).copied().unwrap_or(0) >= self.max_per_user {
+            return Err("you hold as many open streams as one caller may; close one first");
         }
+        *counts.per_user.entry(user.to_owned()).or_default() += 1;
         counts.total += 1;
         Ok(Place {
             streams: Arc::clone(self),
-            user: user.map(str::to_owned),
+            user: user.to_owned(),
         })
     }
 }
@@ -74,12 +71,10 @@ impl Drop for Place {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         counts.total = counts.total.saturating_sub(1);
-        if let Some(user) = &self.user
-            && let Some(held) = counts.per_user.get_mut(user)
-        {
+        if let Some(held) = counts.per_user.get_mut(&self.user) {
             *held = held.saturating_sub(1);
             if *held == 0 {
-                counts.per_user.remove(user);
+                counts.per_user.remove(&self.user);
             }
         }
     }
@@ -145,11 +140,16 @@ where
         if !self.layer.methods.is_server_streaming(request.uri().path()) {
             return Box::pin(self.inner.call(request));
         }
-        let user = request
+        // Streams of public methods (health, reflection) have no caller and are not counted:
+        // anonymous clients must not be able to use up the places of signed-in ones.
+        let Some(user) = request
             .extensions()
             .get::<Caller>()
-            .map(|caller| caller.user_id.clone());
-        let place = match self.layer.streams.take(user.as_deref()) {
+            .map(|caller| caller.user_id.clone())
+        else {
+            return Box::pin(self.inner.call(request));
+        };
+        let place = match self.layer.streams.take(&user) {
             Ok(place) => place,
             Err(why) => {
                 tracing::debug!(?user, why, "refused a stream over the open-stream limit");

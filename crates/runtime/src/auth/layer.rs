@@ -104,7 +104,7 @@ impl Verifier {
         }
         let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
         let valid_for = (data.claims.exp - unix_seconds()).max(data.claims.exp - data.claims.iat);
-        if valid_for > self.max_ttl + leeway {
+        if valid_for > self.max_ttl.saturating_add(leeway) {
             return Err(TokenError::TooLong(valid_for));
         }
         let claims = Arc::new(data.claims);

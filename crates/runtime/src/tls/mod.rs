@@ -52,7 +52,7 @@ pub struct TlsConfig {
         env = "CAMPUS_TLS_RELOAD_INTERVAL",
         value_name = "CAMPUS_TLS_RELOAD_INTERVAL",
         default_value = "10s",
-        value_parser = humantime::parse_duration
+        value_parser = parse_reload_interval
     )]
     pub reload_interval: std::time::Duration,
 }
@@ -66,6 +66,15 @@ pub struct TlsConfig {
 )]
 pub fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A duration above zero (a zero interval would never tick).
+fn parse_reload_interval(value: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(interval) if !interval.is_zero() => Ok(interval),
+        Ok(_) => Err("must be longer than zero".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// A TLS setting that cannot be used, naming the setting.
