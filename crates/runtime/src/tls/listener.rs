@@ -16,7 +16,7 @@ use tokio::{net::TcpStream, sync::mpsc};
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 
-use super::{TlsConfig, TlsError, provider, read_certificates, read_key, read_roots};
+use super::{PemFile, SETTING_CERT, SETTING_CLIENT_CA, SETTING_KEY, TlsConfig, TlsError, provider};
 
 /// How long a client has to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,14 +50,18 @@ impl TlsListener {
         )?);
         let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|error| unusable(SETTING_CERT, cert_file, error))?;
+            .map_err(|error| TlsError::Unusable {
+                setting: SETTING_CERT,
+                path: cert_file.clone(),
+                reason: error.to_string(),
+            })?;
         let builder = match &config.client_ca_file {
             Some(ca_file) => {
-                let roots = read_roots(SETTING_CLIENT_CA, ca_file)?;
+                let ca = PemFile::read(SETTING_CLIENT_CA, ca_file)?;
                 let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(ca.roots()?), provider())
                         .build()
-                        .map_err(|error| unusable(SETTING_CLIENT_CA, ca_file, error))?;
+                        .map_err(|error| ca.unusable(error))?;
                 builder.with_client_cert_verifier(verifier)
             }
             None => builder.with_no_client_auth(),
@@ -82,22 +86,6 @@ impl TlsListener {
         tokio::spawn(accept(tcp, self.acceptor, sender.clone()));
         tokio::spawn(reload(self.certificate, self.reload_interval, sender));
         ReceiverStream::new(receiver)
-    }
-}
-
-const SETTING_CERT: &str = "CAMPUS_TLS_CERT_FILE";
-const SETTING_KEY: &str = "CAMPUS_TLS_KEY_FILE";
-const SETTING_CLIENT_CA: &str = "CAMPUS_TLS_CLIENT_CA_FILE";
-
-fn unusable(
-    setting: &'static str,
-    path: &std::path::Path,
-    error: impl std::fmt::Display,
-) -> TlsError {
-    TlsError::Unusable {
-        setting,
-        path: path.to_owned(),
-        reason: error.to_string(),
     }
 }
 
@@ -210,18 +198,11 @@ fn certified_key(
     cert_file: &std::path::Path,
     key_file: &std::path::Path,
 ) -> Result<(Vec<u8>, CertifiedKey), TlsError> {
-    let read = |setting, path: &std::path::Path| {
-        std::fs::read(path).map_err(|error| TlsError::Read {
-            setting,
-            path: path.to_owned(),
-            reason: error.to_string(),
-        })
-    };
-    let mut contents = read(SETTING_CERT, cert_file)?;
-    contents.extend(read(SETTING_KEY, key_file)?);
-    let chain = read_certificates(SETTING_CERT, cert_file)?;
-    let key = read_key(SETTING_KEY, key_file)?;
-    let key = CertifiedKey::from_der(chain, key, &provider())
-        .map_err(|error| unusable(SETTING_KEY, key_file, error))?;
-    Ok((contents, key))
+    let cert = PemFile::read(SETTING_CERT, cert_file)?;
+    let key = PemFile::read(SETTING_KEY, key_file)?;
+    let certified = CertifiedKey::from_der(cert.certificates()?, key.key()?, &provider())
+        .map_err(|error| key.unusable(error))?;
+    let mut contents = cert.bytes;
+    contents.extend(key.bytes);
+    Ok((contents, certified))
 }

@@ -102,54 +102,82 @@ pub enum TlsError {
     },
 }
 
-/// The certificates of a PEM file; at least one.
-pub(crate) fn read_certificates(
+/// The settings that name TLS files, as error messages name them.
+pub(crate) const SETTING_CERT: &str = "CAMPUS_TLS_CERT_FILE";
+/// See [`SETTING_CERT`].
+pub(crate) const SETTING_KEY: &str = "CAMPUS_TLS_KEY_FILE";
+/// See [`SETTING_CERT`].
+pub(crate) const SETTING_CLIENT_CA: &str = "CAMPUS_TLS_CLIENT_CA_FILE";
+/// See [`SETTING_CERT`].
+pub(crate) const SETTING_PEER_CA: &str = "CAMPUS_PEER_CA_FILE";
+
+/// A PEM file a setting names, read once: its bytes, and what they hold, with every error
+/// naming the setting and the file.
+pub(crate) struct PemFile<'a> {
     setting: &'static str,
-    path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certificates = CertificateDer::pem_file_iter(path)
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|error| TlsError::Read {
+    path: &'a Path,
+    /// The file's contents.
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl<'a> PemFile<'a> {
+    /// Reads the file `setting` names.
+    pub(crate) fn read(setting: &'static str, path: &'a Path) -> Result<Self, TlsError> {
+        let bytes = std::fs::read(path).map_err(|error| TlsError::Read {
             setting,
             path: path.to_owned(),
             reason: error.to_string(),
         })?;
-    if certificates.is_empty() {
-        return Err(TlsError::Unusable {
+        Ok(Self {
             setting,
-            path: path.to_owned(),
-            reason: "no PEM certificate in the file".to_owned(),
-        });
+            path,
+            bytes,
+        })
     }
-    Ok(certificates)
-}
 
-/// The private key of a PEM file.
-pub(crate) fn read_key(
-    setting: &'static str,
-    path: &Path,
-) -> Result<PrivateKeyDer<'static>, TlsError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|error| TlsError::Read {
-        setting,
-        path: path.to_owned(),
-        reason: error.to_string(),
-    })
-}
-
-/// A root store of the CA certificates in a PEM file.
-pub(crate) fn read_roots(
-    setting: &'static str,
-    path: &Path,
-) -> Result<rustls::RootCertStore, TlsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in read_certificates(setting, path)? {
-        roots.add(certificate).map_err(|error| TlsError::Unusable {
-            setting,
-            path: path.to_owned(),
-            reason: format!("not a CA certificate: {error}"),
-        })?;
+    /// The certificates in the file; at least one.
+    pub(crate) fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let certificates = CertificateDer::pem_slice_iter(&self.bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| self.unreadable(error))?;
+        if certificates.is_empty() {
+            return Err(self.unusable("no PEM certificate in the file"));
+        }
+        Ok(certificates)
     }
-    Ok(roots)
+
+    /// The private key in the file.
+    pub(crate) fn key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        PrivateKeyDer::from_pem_slice(&self.bytes).map_err(|error| self.unreadable(error))
+    }
+
+    /// A root store of the CA certificates in the file.
+    pub(crate) fn roots(&self) -> Result<rustls::RootCertStore, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in self.certificates()? {
+            roots
+                .add(certificate)
+                .map_err(|error| self.unusable(format!("not a CA certificate: {error}")))?;
+        }
+        Ok(roots)
+    }
+
+    /// The file parsed but cannot be used, for `reason`.
+    pub(crate) fn unusable(&self, reason: impl std::fmt::Display) -> TlsError {
+        TlsError::Unusable {
+            setting: self.setting,
+            path: self.path.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn unreadable(&self, reason: impl std::fmt::Display) -> TlsError {
+        TlsError::Read {
+            setting: self.setting,
+            path: self.path.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// The TLS refusal in `error`'s chain, if any (a server certificate that is expired, for

@@ -6,9 +6,7 @@ use std::path::Path;
 
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
-use super::{TlsConfig, TlsError, read_certificates, read_key};
-
-const SETTING_PEER_CA: &str = "CAMPUS_PEER_CA_FILE";
+use super::{PemFile, SETTING_CERT, SETTING_KEY, SETTING_PEER_CA, TlsConfig, TlsError};
 
 /// The TLS settings of peer channels, with the files checked now rather than at the first
 /// call. The server name checked is each peer's host name (set per channel).
@@ -18,29 +16,20 @@ pub fn client_tls(
 ) -> Result<ClientTlsConfig, TlsError> {
     let tls = match ca_file {
         Some(path) => {
-            read_certificates(SETTING_PEER_CA, path)?;
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(read(SETTING_PEER_CA, path)?))
+            let ca = PemFile::read(SETTING_PEER_CA, path)?;
+            ca.certificates()?;
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.bytes))
         }
         None => ClientTlsConfig::new().with_native_roots(),
     };
     Ok(match (&identity.cert_file, &identity.key_file) {
         (Some(cert_file), Some(key_file)) => {
-            read_certificates("CAMPUS_TLS_CERT_FILE", cert_file)?;
-            read_key("CAMPUS_TLS_KEY_FILE", key_file)?;
-            tls.identity(Identity::from_pem(
-                read("CAMPUS_TLS_CERT_FILE", cert_file)?,
-                read("CAMPUS_TLS_KEY_FILE", key_file)?,
-            ))
+            let cert = PemFile::read(SETTING_CERT, cert_file)?;
+            let key = PemFile::read(SETTING_KEY, key_file)?;
+            cert.certificates()?;
+            key.key()?;
+            tls.identity(Identity::from_pem(cert.bytes, key.bytes))
         }
         _ => tls,
-    })
-}
-
-fn read(setting: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|error| TlsError::Read {
-        setting,
-        path: path.to_owned(),
-        reason: error.to_string(),
     })
 }
