@@ -71,13 +71,15 @@ pub async fn serve(
         humantime::format_duration(settings.users.access_ttl),
         humantime::format_duration(settings.auth.max_ttl)
     );
-    if role == Role::Web {
-        return serve_dashboard(settings, listener, admin_listener, shutdown).await;
-    }
     let local_addr = listener.local_addr().context("reading the bound address")?;
     let admin_addr = admin_listener
         .local_addr()
         .context("reading the bound admin address")?;
+    if role == Role::Web {
+        let server = dashboard_server(settings).await?;
+        tracing::info!(role = role.name(), %local_addr, %admin_addr, "serving");
+        return Ok(server.serve(listener, admin_listener, shutdown).await?);
+    }
     let registry = Registry::new();
     let store = Store::connect_lazy(
         &settings.database,
@@ -177,23 +179,14 @@ pub async fn serve(
     Ok(served?)
 }
 
-/// `campus serve web`: the dashboard's files and health, ready at once. No store, peers or
-/// services: gRPC paths answer UNIMPLEMENTED here, the edge routes them to the services.
-async fn serve_dashboard(
-    settings: ServeSettings,
-    listener: TcpListener,
-    admin_listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
+/// The server of `campus serve web`: the dashboard's files and health, ready at once. No store,
+/// peers or services: gRPC paths answer UNIMPLEMENTED here, the edge routes them to the services.
+async fn dashboard_server(settings: ServeSettings) -> anyhow::Result<Server> {
     anyhow::ensure!(
         settings.server.web_dir.is_some(),
         "CAMPUS_WEB_DIR: `campus serve web` serves the dashboard, so it needs the dashboard's \
          directory (build it with `make web`)"
     );
-    let local_addr = listener.local_addr().context("reading the bound address")?;
-    let admin_addr = admin_listener
-        .local_addr()
-        .context("reading the bound admin address")?;
     let server = Server::new(
         settings.server,
         Registry::new(),
@@ -201,8 +194,7 @@ async fn serve_dashboard(
     )
     .await?;
     server.health().set_serving().await;
-    tracing::info!(role = Role::Web.name(), %local_addr, %admin_addr, "serving");
-    Ok(server.serve(listener, admin_listener, shutdown).await?)
+    Ok(server)
 }
 
 /// Readiness, then the outbox relay until `stop` completes.
