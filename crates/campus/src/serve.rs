@@ -1,14 +1,14 @@
 //! `campus serve`: builds the server for a role, reports readiness once the database (and
 //! Redis) answer and migrations ran, and serves until the shutdown signal.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use campus_courses::CoursesConfig;
 use campus_finance::FinanceConfig;
 use campus_runtime::backoff::Backoff;
 use campus_runtime::{
-    auth::{AuthConfig, keys::KeySet},
+    auth::{AuthConfig, keys::KeySet, revocation::Revocations},
     client::Peers,
     config::{PeersConfig, ServerConfig},
     server::{Health, Server},
@@ -71,6 +71,15 @@ pub async fn serve(
         humantime::format_duration(settings.users.access_ttl),
         humantime::format_duration(settings.auth.max_ttl)
     );
+    anyhow::ensure!(
+        settings.redis.url.is_some()
+            || settings.retention.outbox_retention >= settings.auth.max_ttl,
+        "CAMPUS_OUTBOX_RETENTION ({}) is shorter than CAMPUS_JWT_MAX_TTL ({}): without Redis the \
+         outbox is where a restarted process re-reads the sessions revoked within a token's \
+         lifetime",
+        humantime::format_duration(settings.retention.outbox_retention),
+        humantime::format_duration(settings.auth.max_ttl)
+    );
     let local_addr = listener.local_addr().context("reading the bound address")?;
     let admin_addr = admin_listener
         .local_addr()
@@ -101,12 +110,21 @@ pub async fn serve(
     }
 
     let max_message_size = settings.server.max_message_size;
+    let revocations = Revocations::new(&registry)?;
     let mut server =
         Server::new(settings.server, registry, campus_proto::FILE_DESCRIPTOR_SET).await?;
     // Calls to a peer this process serves go through its own stack, not a socket.
     server.serve_peers_in_process(peers.own());
-    // Every call but the public ones needs a token signed by the users service.
-    server.require_auth(settings.auth.clone(), KeySet::new(peers.users()));
+    // Every call but the public ones needs a token signed by the users service, of a session
+    // not revoked; revocations are kept on the feed as long as a token can live.
+    store
+        .bus
+        .keep_for(campus_store::revocations::FAMILY, settings.auth.max_ttl);
+    server.require_auth(
+        settings.auth.clone(),
+        KeySet::new(peers.users()),
+        Arc::clone(&revocations),
+    );
     if role.serves(Role::Users) {
         let users = campus_users::Users::new(&store, &settings.users, &settings.auth)?;
         server.add_public_methods(campus_users::PUBLIC_METHODS);
@@ -149,9 +167,14 @@ pub async fn serve(
 
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
     let background = tokio::spawn(run_background(
-        store.clone(),
-        role,
-        server.health(),
+        Background {
+            store: store.clone(),
+            role,
+            revocations,
+            max_ttl: settings.auth.max_ttl,
+            health: server.health(),
+        },
+        until_stopped(),
         async {
             let _ = relay_stopped.await;
         },
@@ -197,32 +220,69 @@ async fn dashboard_server(settings: ServeSettings) -> anyhow::Result<Server> {
     Ok(server)
 }
 
-/// Readiness, then the outbox relay until `stop` completes.
-async fn run_background(
+/// What runs beside the server: readiness, the revocation follower and the outbox relay.
+struct Background {
     store: Store,
     role: Role,
+    revocations: Arc<Revocations>,
+    /// `CAMPUS_JWT_MAX_TTL`: how far back revocations matter.
+    max_ttl: Duration,
     health: Health,
-    stop: impl std::future::Future<Output = ()> + Send,
+}
+
+/// Readiness, then the outbox relay until `stop_relay` completes. SERVING is reported once
+/// the dependencies answer and every revocation still retained has been read (without Redis,
+/// after putting those younger than `max_ttl` back on the in-process feed from the outbox),
+/// so a process that starts late never serves a session revoked before it started.
+async fn run_background(
+    background: Background,
+    stop_follower: impl Future<Output = ()> + Send + 'static,
+    stop_relay: impl Future<Output = ()> + Send,
 ) {
-    tokio::pin!(stop);
+    let Background {
+        store,
+        role,
+        revocations,
+        max_ttl,
+        health,
+    } = background;
+    tokio::pin!(stop_relay);
     tokio::select! {
-        () = &mut stop => return,
-        () = become_ready(store.database.clone(), store.redis.clone(), role, health) => {}
+        () = &mut stop_relay => return,
+        () = dependencies_answer(store.database.clone(), store.redis.clone(), role) => {}
     }
-    store.relay().run(stop).await;
+    let relay = store.relay();
+    match relay
+        .restore_sent(campus_store::revocations::FAMILY, max_ttl)
+        .await
+    {
+        Ok(0) => {}
+        Ok(restored) => tracing::info!(restored, "revocations restored from the outbox"),
+        Err(error) => tracing::error!(%error, "revocations could not be restored from the outbox"),
+    }
+    let (caught_up, mut caught_up_changes) = tokio::sync::watch::channel(false);
+    tokio::spawn(campus_store::revocations::follow(
+        store.bus.clone(),
+        revocations,
+        caught_up,
+        stop_follower,
+    ));
+    tokio::select! {
+        () = &mut stop_relay => return,
+        _ = caught_up_changes.wait_for(|caught_up| *caught_up) => {}
+    }
+    health.set_serving().await;
+    tracing::info!("ready: reporting SERVING");
+    relay.run(stop_relay).await;
 }
 
 /// Waits for the database (and Redis) to answer and migrations to apply, retrying with
-/// backoff, then reports SERVING. Until then every health name reports NOT_SERVING.
-async fn become_ready(database: Database, redis: Option<Redis>, role: Role, health: Health) {
+/// backoff. Until the server is ready every health name reports NOT_SERVING.
+async fn dependencies_answer(database: Database, redis: Option<Redis>, role: Role) {
     let mut backoff = Backoff::reconnect();
     loop {
         match dependencies_ready(&database, redis.as_ref(), role).await {
-            Ok(()) => {
-                health.set_serving().await;
-                tracing::info!("ready: reporting SERVING");
-                return;
-            }
+            Ok(()) => return,
             Err(error) => {
                 let pause = backoff.next_pause();
                 tracing::warn!(error = format!("{error:#}"), retry_in = ?pause, "not ready yet");

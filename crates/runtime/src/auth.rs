@@ -7,11 +7,16 @@
 //! request's extensions. Methods declared public (health, reflection, login, …) pass without
 //! a token; everything else without a valid one is UNAUTHENTICATED.
 //!
+//! Every access token names its session (`sid`, the login it came from); a session revoked
+//! early (logout, a reused refresh token, deactivation, a password change) is refused through
+//! [`revocation::Revocations`] until its tokens would have expired anyway.
+//!
 //! Handlers read the caller with [`caller`] and authorize with [`Caller::require_role`] and
 //! [`Caller::require_school`], so tenant checks read the same in every service.
 
 pub mod keys;
 mod layer;
+pub mod revocation;
 
 use campus_proto::users::Role;
 use tonic::Status;
@@ -89,11 +94,24 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
         .ok_or_else(|| Status::unauthenticated("this call needs an access token"))
 }
 
+/// Seconds since the Unix epoch.
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
 /// Access token claims, as signed by the users service and read by every verifier.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Claims {
     /// The user's id.
     pub sub: String,
+    /// The session (login) the token belongs to: every token refreshed from one login
+    /// shares it, and revoking it refuses them all. A token without one is refused.
+    #[serde(default)]
+    pub sid: String,
     /// The user's school id; empty for platform admins.
     #[serde(default)]
     pub school: String,

@@ -14,7 +14,7 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 use crate::{
     admin,
     api::ExhaustedReason,
-    auth::{AuthConfig, AuthLayer, keys::KeySet},
+    auth::{AuthConfig, AuthLayer, keys::KeySet, revocation::Revocations},
     call_context::{CallContextLayer, CallLimits},
     config::ServerConfig,
     cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
@@ -117,7 +117,7 @@ pub struct Server {
     methods: MethodTable,
     registry: Registry,
     /// Token verification, when required; see [`Server::require_auth`].
-    auth: Option<(AuthConfig, KeySet)>,
+    auth: Option<(AuthConfig, KeySet, Arc<Revocations>)>,
     /// Method paths or service prefixes callable without a token.
     public: Vec<String>,
     /// Where this process's peer calls to itself go; see [`Server::serve_peers_in_process`].
@@ -184,9 +184,15 @@ impl Server {
     }
 
     /// Requires a valid access token (verified with `keys`) on every call except health,
-    /// reflection and the methods added with [`Server::add_public_methods`].
-    pub fn require_auth(&mut self, config: AuthConfig, keys: KeySet) {
-        self.auth = Some((config, keys));
+    /// reflection and the methods added with [`Server::add_public_methods`]; tokens of the
+    /// sessions in `revocations` are refused.
+    pub fn require_auth(
+        &mut self,
+        config: AuthConfig,
+        keys: KeySet,
+        revocations: Arc<Revocations>,
+    ) {
+        self.auth = Some((config, keys, revocations));
     }
 
     /// Methods (`/package.Service/Method`) callable without a token, such as login.
@@ -268,10 +274,9 @@ impl Server {
             // Bound the calls in flight across all connections of this process.
             .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
             // Verify the caller last, after cheap refusals, right before the handler.
-            .option_layer(
-                self.auth
-                    .map(|(auth, keys)| AuthLayer::new(&auth, keys, self.public.clone())),
-            )
+            .option_layer(self.auth.map(|(auth, keys, revocations)| {
+                AuthLayer::new(&auth, keys, revocations, self.public.clone())
+            }))
             // Bound the response streams held open, per process and per verified caller.
             .layer(stream_limits);
 

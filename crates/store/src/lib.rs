@@ -10,6 +10,7 @@
 //! - `store`: the [`Store`] handle a service gets (database, caches, bus).
 //! - [`idempotency`]: stored answers to retried writes (`request_id`).
 //! - [`events`]: outbox, relay, bus, consumers and the live feed.
+//! - [`revocations`]: revoked sessions, followed from the live feed into the deny list.
 //! - [`MIGRATIONS`]: the store's own tables (outbox, processed events, idempotency keys).
 
 pub mod cache;
@@ -18,6 +19,7 @@ pub mod database;
 pub mod events;
 pub mod idempotency;
 pub mod redis;
+pub mod revocations;
 mod store;
 mod tx;
 

@@ -89,7 +89,11 @@ impl Store {
         let database = Database::connect_lazy(database)?;
         let redis = Redis::connect_lazy(redis)?;
         let bus = match &redis {
-            Some(redis) => Bus::redis(redis.clone(), retention.retained),
+            Some(redis) => Bus::redis(
+                redis.clone(),
+                retention.retained,
+                crate::events::bus::FeedMetrics::register(registry)?,
+            ),
             None => Bus::in_process(retention.retained),
         };
         Ok(Self {

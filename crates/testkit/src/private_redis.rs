@@ -2,7 +2,7 @@
 //! cannot be rehearsed on the shared server other tests use. It runs the machine's
 //! `redis-server` without persistence; [`PrivateRedis::start_tls`] one that speaks TLS only.
 
-use std::{path::Path, time::Duration};
+use std::{ffi::OsString, path::Path, time::Duration};
 
 use tokio::process::{Child, Command};
 
@@ -14,6 +14,8 @@ pub struct PrivateRedis {
     port: u16,
     /// Whether it speaks TLS only (on `port`).
     tls: bool,
+    /// The arguments of `redis-server`, to start it again on the same port.
+    args: Vec<OsString>,
     server: Option<Child>,
 }
 
@@ -33,41 +35,53 @@ impl PrivateRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let mut command = Command::new("redis-server");
-        command.args(["--bind", "127.0.0.1"]);
+        let mut args: Vec<OsString> = vec!["--bind".into(), "127.0.0.1".into()];
         match tls {
             Some((certificate, ca_file)) => {
-                command
-                    .args(["--port", "0", "--tls-port", &port.to_string()])
-                    .arg("--tls-cert-file")
-                    .arg(&certificate.cert)
-                    .arg("--tls-key-file")
-                    .arg(&certificate.key)
-                    .arg("--tls-ca-cert-file")
-                    .arg(ca_file)
-                    .args(["--tls-auth-clients", "no"]);
+                args.extend([
+                    "--port".into(),
+                    "0".into(),
+                    "--tls-port".into(),
+                    port.to_string().into(),
+                    "--tls-cert-file".into(),
+                    certificate.cert.clone().into(),
+                    "--tls-key-file".into(),
+                    certificate.key.clone().into(),
+                    "--tls-ca-cert-file".into(),
+                    ca_file.into(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]);
             }
-            None => {
-                command.args(["--port", &port.to_string()]);
-            }
+            None => args.extend(["--port".into(), port.to_string().into()]),
         }
-        let server = command
-            .args(["--save", "", "--appendonly", "no"])
+        args.extend(["--save", "", "--appendonly", "no"].map(OsString::from));
+        let mut redis = Self {
+            port,
+            tls: tls.is_some(),
+            args,
+            server: None,
+        };
+        redis.resume().await?;
+        Ok(redis)
+    }
+
+    /// Starts the server again on its port after [`PrivateRedis::stop`], empty (it keeps
+    /// nothing on disk), and waits until it answers.
+    pub async fn resume(&mut self) -> Result<(), Error> {
+        let server = Command::new("redis-server")
+            .args(&self.args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("starting redis-server (Debian's redis-server package): {e}"))?;
-        let redis = Self {
-            port,
-            tls: tls.is_some(),
-            server: Some(server),
-        };
-        let client = redis::Client::open(redis.url())?;
+        self.server = Some(server);
+        let client = redis::Client::open(self.url())?;
         for _ in 0..300 {
             // Under TLS, listening is enough: tests also serve certificates no client accepts.
-            let answers = if redis.tls {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
+            let answers = if self.tls {
+                tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                     .await
                     .is_ok()
             } else if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
@@ -79,11 +93,11 @@ impl PrivateRedis {
                 false
             };
             if answers {
-                return Ok(redis);
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Err(format!("the private Redis on port {port} never answered").into())
+        Err(format!("the private Redis on port {} never answered", self.port).into())
     }
 
     /// `redis://127.0.0.1:<port>`, or `rediss://localhost:<port>` under TLS.

@@ -2,7 +2,7 @@
 //! profiles, change passwords, deactivate.
 
 use campus_proto::{
-    events::{UserCreated, UserDeactivated},
+    events::{SessionRevocationReason, UserCreated, UserDeactivated},
     users::{
         BatchGetUsersRequest, BatchGetUsersResponse, ChangePasswordRequest, ChangePasswordResponse,
         CreateUserRequest, CreateUserResponse, DeactivateUserRequest, DeactivateUserResponse,
@@ -358,7 +358,9 @@ impl Users {
         let now = now_micros();
         let mut tx = self.store.database.begin().await?;
         store::update_password(&mut tx, &user.id, &hash, now).await?;
-        store::revoke_user_tokens(&mut tx, &user.id, now).await?;
+        self.sessions()
+            .revoke_user_sessions(&mut tx, &user, SessionRevocationReason::PasswordChanged)
+            .await?;
         tx.commit().await?;
         Ok(ChangePasswordResponse {})
     }
@@ -379,7 +381,9 @@ impl Users {
         let mut tx = self.store.database.begin().await?;
         let was_active =
             store::deactivate(&mut tx, &user.id, UserStatus::Deactivated as i64, now).await?;
-        store::revoke_user_tokens(&mut tx, &user.id, now).await?;
+        self.sessions()
+            .revoke_user_sessions(&mut tx, &user, SessionRevocationReason::UserDeactivated)
+            .await?;
         if was_active {
             tx.publish(
                 &user.id,

@@ -1,7 +1,7 @@
 //! Login, token refresh (rotating, with reuse detection), logout, and the public token keys.
 
 use campus_proto::{
-    events::UserLoggedIn,
+    events::{SessionRevocationReason, UserLoggedIn},
     users::{
         GetJwksRequest, GetJwksResponse, LoginRequest, LoginResponse, LogoutRequest,
         LogoutResponse, RefreshTokenRequest, RefreshTokenResponse,
@@ -95,7 +95,19 @@ impl Users {
         }
         if row.used_at.is_some() || !store::use_refresh(&mut tx, &row.id, now).await? {
             // A rotated token came back: it was stolen or replayed. End the whole login.
-            store::revoke_family(&mut tx, &row.family_id, now).await?;
+            match store::user_by_id(&self.store.database, &row.user_id).await? {
+                Some(user) => {
+                    sessions
+                        .revoke_session(
+                            &mut tx,
+                            &user,
+                            &row.family_id,
+                            SessionRevocationReason::RefreshTokenReused,
+                        )
+                        .await?;
+                }
+                None => store::revoke_family(&mut tx, &row.family_id, now).await?,
+            }
             tx.commit().await?;
             tracing::warn!(family = %row.family_id, "refresh token reuse; revoked its family");
             return Err(refused);
@@ -120,7 +132,19 @@ impl Users {
         }
         let mut tx = self.store.database.begin().await?;
         if let Some(row) = store::refresh_by_hash(&mut tx, &refresh_hash(&token)).await? {
-            store::revoke_family(&mut tx, &row.family_id, now_micros()).await?;
+            match store::user_by_id(&self.store.database, &row.user_id).await? {
+                Some(user) => {
+                    self.sessions()
+                        .revoke_session(
+                            &mut tx,
+                            &user,
+                            &row.family_id,
+                            SessionRevocationReason::Logout,
+                        )
+                        .await?;
+                }
+                None => store::revoke_family(&mut tx, &row.family_id, now_micros()).await?,
+            }
         }
         tx.commit().await?;
         Ok(LogoutResponse {})

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use campus_proto::users::TokenPair;
+use campus_proto::{
+    events::{SessionRevocationReason, SessionsRevoked},
+    users::TokenPair,
+};
 use campus_runtime::auth::{AuthConfig, Claims, role_name};
 use campus_store::Tx;
 use jsonwebtoken::EncodingKey;
@@ -27,6 +30,10 @@ pub(crate) struct Sessions<'a> {
     pub(crate) access_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
 }
+
+/// Room for clocks that disagree and the verifiers' leeway: a revocation is remembered, and
+/// a session counted as possibly live, this much longer than its tokens' lifetime.
+const CLOCK_MARGIN: Duration = Duration::from_secs(60);
 
 /// The stored form of a refresh token.
 pub(crate) fn refresh_hash(token: &str) -> String {
@@ -61,6 +68,7 @@ impl Sessions<'_> {
         let access_expires = now_secs + i64::try_from(self.access_ttl.as_secs()).unwrap_or(900);
         let claims = Claims {
             sub: user.id.clone(),
+            sid: family_id.to_owned(),
             school: user.school_id.clone().unwrap_or_default(),
             roles: roles_from_bits(user.roles)
                 .into_iter()
@@ -103,5 +111,65 @@ impl Sessions<'_> {
             refresh_token_expires_at: Some(timestamp(refresh_expires)),
             token_type: "Bearer".into(),
         })
+    }
+
+    /// Ends `family_id` (one login) early: its refresh tokens stop working, and every
+    /// service refuses its access tokens once it reads the `session.revoked` published here.
+    pub(crate) async fn revoke_session(
+        &self,
+        tx: &mut Tx,
+        user: &UserRow,
+        family_id: &str,
+        reason: SessionRevocationReason,
+    ) -> Result<(), UsersError> {
+        let now = now_micros();
+        store::revoke_family(tx, family_id, now).await?;
+        self.publish_revoked(tx, user, vec![family_id.to_owned()], reason, now)
+            .await
+    }
+
+    /// Ends every login of `user` early (deactivation, a password change), as
+    /// [`Sessions::revoke_session`] does for one.
+    pub(crate) async fn revoke_user_sessions(
+        &self,
+        tx: &mut Tx,
+        user: &UserRow,
+        reason: SessionRevocationReason,
+    ) -> Result<(), UsersError> {
+        let now = now_micros();
+        // A login whose last token was issued longer ago than a token lives has no valid
+        // access token left: no need to name it.
+        let since = now - micros(self.access_ttl + CLOCK_MARGIN);
+        let families = store::sessions_since(tx, &user.id, since).await?;
+        store::revoke_user_tokens(tx, &user.id, now).await?;
+        if families.is_empty() {
+            return Ok(());
+        }
+        self.publish_revoked(tx, user, families, reason, now).await
+    }
+
+    async fn publish_revoked(
+        &self,
+        tx: &mut Tx,
+        user: &UserRow,
+        session_ids: Vec<String>,
+        reason: SessionRevocationReason,
+        now: i64,
+    ) -> Result<(), UsersError> {
+        let school_id = user.school_id.clone().unwrap_or_default();
+        tx.publish(
+            &user.id,
+            &school_id,
+            &SessionsRevoked {
+                user_id: user.id.clone(),
+                school_id: school_id.clone(),
+                session_ids,
+                reason: reason as i32,
+                revoked_at: Some(timestamp(now)),
+                expires_at: Some(timestamp(now + micros(self.access_ttl + CLOCK_MARGIN))),
+            },
+        )
+        .await?;
+        Ok(())
     }
 }

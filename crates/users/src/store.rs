@@ -317,6 +317,24 @@ pub(crate) async fn revoke_family(
     })
 }
 
+/// The sessions (refresh token families) of `user_id` that issued a token at `since` or
+/// later.
+pub(crate) async fn sessions_since(
+    tx: &mut Tx,
+    user_id: &str,
+    since: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(since)
+        .fetch_all(conn)
+        .await
+    })
+}
+
 pub(crate) async fn revoke_user_tokens(
     tx: &mut Tx,
     user_id: &str,

@@ -48,6 +48,7 @@ async fn forged_and_invalid_tokens_are_unauthenticated() -> Result<(), Error> {
     let key = EncodingKey::from_ed_der(&der);
     let claims = Claims {
         sub: student.id.clone(),
+        sid: "a-session-never-revoked".into(),
         school: hill.id.clone(),
         roles: vec!["platform_admin".into()],
         iss: "campus".into(),
@@ -141,6 +142,16 @@ async fn forged_and_invalid_tokens_are_unauthenticated() -> Result<(), Error> {
         sign(
             &Claims {
                 sub: String::new(),
+                ..claims.clone()
+            },
+            &kid,
+        )?,
+    ));
+    forged.push((
+        "no session",
+        sign(
+            &Claims {
+                sid: String::new(),
                 ..claims.clone()
             },
             &kid,

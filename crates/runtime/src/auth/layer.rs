@@ -15,6 +15,8 @@ use tower::{Layer, Service};
 use super::{
     AuthConfig, Claims,
     keys::{KeySet, KeysUnavailable},
+    revocation::Revocations,
+    unix_seconds,
 };
 
 /// Verifies tokens with a [`KeySet`]; calls to public methods pass untouched.
@@ -30,19 +32,12 @@ struct Verifier {
     validation: Validation,
     /// `CAMPUS_JWT_MAX_TTL` in seconds.
     max_ttl: i64,
+    /// Sessions ended early, consulted on every call (cached tokens too).
+    revocations: Arc<Revocations>,
     /// Tokens already verified, by their exact text: a client sends the same token on every
     /// call until it expires, and checking a signature costs more than the rest of a cached
     /// read. Entries are dropped after a minute; `exp` and `nbf` are checked on every hit.
     verified: moka::sync::Cache<String, Arc<Claims>>,
-}
-
-/// Seconds since the Unix epoch.
-fn unix_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
 }
 
 /// Why a token was refused. Clients see one generic message; the reason is logged at debug.
@@ -66,10 +61,24 @@ enum TokenError {
     NoSubject,
     #[error("the token is valid for {0} s, longer than CAMPUS_JWT_MAX_TTL")]
     TooLong(i64),
+    #[error("the token names no session")]
+    NoSession,
+    #[error("session {0} was revoked")]
+    Revoked(String),
 }
 
 impl Verifier {
+    /// The claims of the call's token, refused if its session was revoked.
     async fn verify(&self, headers: &http::HeaderMap) -> Result<Arc<Claims>, TokenError> {
+        let claims = self.verify_token(headers).await?;
+        if self.revocations.is_revoked(&claims.sid) {
+            return Err(TokenError::Revoked(claims.sid.clone()));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of the call's token, checked in every way but revocation.
+    async fn verify_token(&self, headers: &http::HeaderMap) -> Result<Arc<Claims>, TokenError> {
         // The scheme is case-insensitive (RFC 7235): `Bearer`, `bearer`, `BEARER`.
         let token = headers
             .get(http::header::AUTHORIZATION)
@@ -102,6 +111,9 @@ impl Verifier {
         if data.claims.sub.is_empty() {
             return Err(TokenError::NoSubject);
         }
+        if data.claims.sid.is_empty() {
+            return Err(TokenError::NoSession);
+        }
         let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
         let valid_for = (data.claims.exp - unix_seconds()).max(data.claims.exp - data.claims.iat);
         if valid_for > self.max_ttl.saturating_add(leeway) {
@@ -116,10 +128,12 @@ impl Verifier {
 impl AuthLayer {
     /// Verifies against `keys` with the issuer and audience of `config`; `public` lists the
     /// full method paths (`/package.Service/Method`) or service prefixes
-    /// (`/package.Service/`) that need no token.
+    /// (`/package.Service/`) that need no token. Tokens of sessions in `revocations` are
+    /// refused.
     pub fn new(
         config: &AuthConfig,
         keys: KeySet,
+        revocations: Arc<Revocations>,
         public: impl IntoIterator<Item = String>,
     ) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -137,6 +151,7 @@ impl AuthLayer {
                 keys,
                 validation,
                 max_ttl: i64::try_from(config.max_ttl.as_secs()).unwrap_or(i64::MAX),
+                revocations,
                 verified,
             }),
             public: Arc::new(public.into_iter().collect()),
@@ -209,9 +224,14 @@ where
                         | TokenError::UnknownKey(_)
                         | TokenError::Invalid(_)
                         | TokenError::NoSubject
+                        | TokenError::NoSession
                         | TokenError::TooLong(_) => {
                             Status::unauthenticated("the access token is invalid or expired")
                         }
+                        TokenError::Revoked(_) => Status::unauthenticated(
+                            "this session has ended (signed out, password changed or account \
+                             deactivated); sign in again",
+                        ),
                         TokenError::KeysUnavailable(_) => Status::unavailable(
                             "the access token cannot be verified now (users service unreachable); retry",
                         ),

@@ -3,10 +3,12 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock as StdRwLock},
+    time::{Duration, SystemTime},
 };
 
 use campus_runtime::backoff::Backoff;
+use prometheus::{IntCounterVec, Opts, Registry};
 use prost::Message as _;
 use redis::{Value, streams::StreamRangeReply};
 use tokio::sync::{RwLock, broadcast};
@@ -38,6 +40,65 @@ impl From<redis::RedisError> for BusError {
     }
 }
 
+/// Where a subscription starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// With the next event published.
+    Now,
+    /// Right after this position (a resume token).
+    After(Position),
+    /// With the oldest event still retained.
+    Oldest,
+}
+
+/// How much of each family's log a bus keeps: `count` events, or, for the families given
+/// an age, every event younger than it (however many that is).
+#[derive(Debug)]
+struct Retention {
+    count: usize,
+    by_age: StdRwLock<HashMap<String, Duration>>,
+}
+
+impl Retention {
+    fn new(count: usize) -> Self {
+        Self {
+            count,
+            by_age: StdRwLock::default(),
+        }
+    }
+
+    /// The age `family` is kept for, if it is kept by age.
+    fn age_of(&self, family: &str) -> Option<Duration> {
+        self.by_age.read().ok()?.get(family).copied()
+    }
+}
+
+/// Outages of the live feed's reads: a process keeps serving through them with what it
+/// had read, and says so here and in its log.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedMetrics {
+    outages: IntCounterVec,
+}
+
+impl FeedMetrics {
+    /// `campus_live_feed_outages_total{family}`, registered in `registry`.
+    pub(crate) fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let outages = IntCounterVec::new(
+            Opts::new(
+                "campus_live_feed_outages_total",
+                "Times this process lost the live feed of an event family (Redis unreachable)",
+            ),
+            &["family"],
+        )?;
+        registry.register(Box::new(outages.clone()))?;
+        Ok(Self { outages })
+    }
+
+    fn record_outage(&self, family: &str) {
+        self.outages.with_label_values(&[family]).inc();
+    }
+}
+
 /// The event bus of a process.
 #[derive(Debug, Clone)]
 pub enum Bus {
@@ -54,17 +115,32 @@ impl Bus {
         Self::Local(Arc::new(LocalBus {
             families: Mutex::default(),
             consumers: RwLock::default(),
-            retention,
+            retention: Retention::new(retention),
         }))
     }
 
-    /// A Redis Streams bus; each family's stream keeps about `max_len` events.
-    pub fn redis(redis: Redis, max_len: usize) -> Self {
+    /// A Redis Streams bus; each family's stream keeps about `max_len` events. Outages of
+    /// the live feed are counted in `metrics`.
+    pub(crate) fn redis(redis: Redis, max_len: usize, metrics: FeedMetrics) -> Self {
         Self::Redis(Arc::new(RedisBus {
             redis,
-            max_len,
+            retention: Retention::new(max_len),
             live: tokio::sync::Mutex::default(),
+            metrics,
         }))
+    }
+
+    /// Keeps `family` by age rather than by count: every event younger than `age` stays
+    /// retained (trimming in Redis by `MINID`), so a subscriber from the oldest event sees
+    /// all of them however many were published. Set it in every process that publishes.
+    pub fn keep_for(&self, family: &str, age: Duration) {
+        let retention = match self {
+            Self::Local(bus) => &bus.retention,
+            Self::Redis(bus) => &bus.retention,
+        };
+        if let Ok(mut by_age) = retention.by_age.write() {
+            by_age.insert(family.to_owned(), age);
+        }
     }
 
     /// Publishes events in order. In process, attached consumers have handled them when this
@@ -85,10 +161,23 @@ impl Bus {
         family: &str,
         resume: Option<&str>,
     ) -> Result<LiveSubscription, LiveError> {
-        let from = resume.map(str::parse::<Position>).transpose()?;
+        let start = match resume {
+            Some(token) => Start::After(token.parse()?),
+            None => Start::Now,
+        };
+        self.subscribe(family, start).await
+    }
+
+    /// Follows one family's events live, replaying every event still retained first: how a
+    /// process that starts late learns what happened before it.
+    pub async fn subscribe_retained(&self, family: &str) -> Result<LiveSubscription, LiveError> {
+        self.subscribe(family, Start::Oldest).await
+    }
+
+    async fn subscribe(&self, family: &str, start: Start) -> Result<LiveSubscription, LiveError> {
         match self {
-            Self::Local(bus) => bus.subscribe_live(family, from),
-            Self::Redis(bus) => bus.subscribe_live(family, from).await,
+            Self::Local(bus) => bus.subscribe_live(family, start),
+            Self::Redis(bus) => bus.subscribe_live(family, start).await,
         }
     }
 }
@@ -99,7 +188,7 @@ pub struct LocalBus {
     /// A std mutex: held only to append or copy, never across an await.
     families: Mutex<HashMap<String, LocalFamily>>,
     consumers: RwLock<Vec<Arc<Consumer>>>,
-    retention: usize,
+    retention: Retention,
 }
 
 #[derive(Debug)]
@@ -137,18 +226,44 @@ impl LocalBus {
         }
     }
 
+    /// Adds events to the live feed without running consumers: what a restarted process
+    /// restores from its outbox, whose consumers handled them before.
+    pub(crate) fn restore(&self, envelopes: Vec<EventEnvelope>) {
+        for envelope in envelopes {
+            self.append(envelope);
+        }
+    }
+
     fn append(&self, envelope: EventEnvelope) {
         let Ok(mut families) = self.families.lock() else {
             return;
         };
+        let name = family(&envelope.event_type);
+        let age = self.retention.age_of(name);
         let family = families
-            .entry(family(&envelope.event_type).to_owned())
+            .entry(name.to_owned())
             .or_insert_with(LocalFamily::new);
         let event = LiveEvent::new(Position(0, family.next), envelope);
         family.next += 1;
         family.log.push_back(event.clone());
-        while family.log.len() > self.retention {
-            family.log.pop_front();
+        match age {
+            Some(age) => {
+                let cutoff = SystemTime::now() - age;
+                while family.log.front().is_some_and(|oldest| {
+                    oldest
+                        .envelope
+                        .occurred_at
+                        .and_then(|at| SystemTime::try_from(at).ok())
+                        .is_none_or(|at| at < cutoff)
+                }) {
+                    family.log.pop_front();
+                }
+            }
+            None => {
+                while family.log.len() > self.retention.count {
+                    family.log.pop_front();
+                }
+            }
         }
         // No receiver is not an error: nobody is watching.
         let _ = family.sender.send(event);
@@ -157,7 +272,7 @@ impl LocalBus {
     fn subscribe_live(
         &self,
         family_name: &str,
-        from: Option<Position>,
+        start: Start,
     ) -> Result<LiveSubscription, LiveError> {
         let mut families = self.families.lock().map_err(|_| {
             LiveError::Unavailable(Failure::internal("the event bus", "its lock is poisoned"))
@@ -166,9 +281,10 @@ impl LocalBus {
             .entry(family_name.to_owned())
             .or_insert_with(LocalFamily::new);
         let receiver = family.sender.subscribe();
-        let replay = match from {
-            None => Vec::new(),
-            Some(from) => {
+        let (replay, from) = match start {
+            Start::Now => (Vec::new(), None),
+            Start::Oldest => (family.log.iter().cloned().collect(), None),
+            Start::After(from) => {
                 let oldest = family
                     .log
                     .front()
@@ -179,12 +295,13 @@ impl LocalBus {
                 if from.1 + 1 < oldest {
                     return Err(LiveError::Expired(from));
                 }
-                family
+                let replay = family
                     .log
                     .iter()
                     .filter(|event| event.position > from)
                     .cloned()
-                    .collect()
+                    .collect();
+                (replay, Some(from))
             }
         };
         Ok(LiveSubscription::new(replay, receiver, from))
@@ -195,9 +312,10 @@ impl LocalBus {
 #[derive(Debug)]
 pub struct RedisBus {
     redis: Redis,
-    max_len: usize,
+    retention: Retention,
     /// One reader per family feeds every live subscriber of this process.
     live: tokio::sync::Mutex<HashMap<String, broadcast::Sender<LiveEvent>>>,
+    metrics: FeedMetrics,
 }
 
 /// The field of a stream entry that holds the encoded envelope.
@@ -220,16 +338,22 @@ impl RedisBus {
         }
         let mut pipeline = redis::pipe();
         for envelope in envelopes {
-            pipeline
-                .cmd("XADD")
-                .arg(self.stream_key(family(&envelope.event_type)))
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(self.max_len)
-                .arg("*")
-                .arg(ENVELOPE_FIELD)
-                .arg(envelope.encode_to_vec())
-                .ignore();
+            let name = family(&envelope.event_type);
+            let command = pipeline.cmd("XADD").arg(self.stream_key(name));
+            match self.retention.age_of(name) {
+                Some(age) => {
+                    let cutoff = SystemTime::now()
+                        .checked_sub(age)
+                        .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
+                        .map_or(0, |since| since.as_millis());
+                    command.arg("MINID").arg("~").arg(cutoff)
+                }
+                None => command.arg("MAXLEN").arg("~").arg(self.retention.count),
+            }
+            .arg("*")
+            .arg(ENVELOPE_FIELD)
+            .arg(envelope.encode_to_vec())
+            .ignore();
         }
         let mut connection = self.redis.pooled().await?;
         pipeline.query_async::<()>(&mut *connection).await?;
@@ -239,18 +363,38 @@ impl RedisBus {
     async fn subscribe_live(
         &self,
         family: &str,
-        from: Option<Position>,
+        start: Start,
+    ) -> Result<LiveSubscription, LiveError> {
+        let subscription = self.try_subscribe_live(family, start).await;
+        if let Err(LiveError::Unavailable(failure)) = &subscription {
+            self.metrics.record_outage(family);
+            tracing::warn!(%failure, family, "live feed cannot start; Redis unreachable");
+        }
+        subscription
+    }
+
+    async fn try_subscribe_live(
+        &self,
+        family: &str,
+        start: Start,
     ) -> Result<LiveSubscription, LiveError> {
         let receiver = self.live_sender(family).await?.subscribe();
         let key = self.stream_key(family);
         let mut replay = Vec::new();
+        let from = match start {
+            Start::Now => None,
+            Start::After(from) => Some(from),
+            Start::Oldest => Some(Position(0, 0)),
+        };
         if let Some(from) = from {
             let mut connection = self.redis.pooled().await.map_err(unavailable)?;
-            let trimmed = max_deleted_id(&mut connection, &key)
-                .await
-                .map_err(|e| unavailable(e.into()))?;
-            if trimmed.is_some_and(|trimmed| from < trimmed) {
-                return Err(LiveError::Expired(from));
+            if let Start::After(from) = start {
+                let trimmed = max_deleted_id(&mut connection, &key)
+                    .await
+                    .map_err(|e| unavailable(e.into()))?;
+                if trimmed.is_some_and(|trimmed| from < trimmed) {
+                    return Err(LiveError::Expired(from));
+                }
             }
             let mut after = from;
             loop {
@@ -301,26 +445,60 @@ impl RedisBus {
             .first()
             .map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone());
         let sender = broadcast::channel(LIVE_BUFFER).0;
-        tokio::spawn(read_live(self.redis.clone(), key, start, sender.clone()));
+        tokio::spawn(read_live(
+            self.redis.clone(),
+            LiveReader {
+                family: family.to_owned(),
+                key,
+                metrics: self.metrics.clone(),
+            },
+            start,
+            sender.clone(),
+        ));
         live.insert(family.to_owned(), sender.clone());
         Ok(sender)
     }
 }
 
+/// What a live reader follows and where it reports outages.
+struct LiveReader {
+    family: String,
+    key: String,
+    metrics: FeedMetrics,
+}
+
+impl LiveReader {
+    /// Counts and logs the start of an outage (once, however many retries it takes).
+    fn lost(&self, down_since: &mut Option<std::time::Instant>, error: &dyn std::fmt::Display) {
+        if down_since.is_none() {
+            *down_since = Some(std::time::Instant::now());
+            self.metrics.record_outage(&self.family);
+            tracing::warn!(
+                error = %error,
+                family = %self.family,
+                stream = %self.key,
+                "live feed lost; serving with what was read, and resuming after the last entry \
+                 read once Redis answers"
+            );
+        }
+    }
+}
+
 /// Follows a stream with `XREAD BLOCK` and broadcasts each entry, reconnecting after errors
-/// from where it left off.
+/// from where it left off: once Redis answers again, what was published meanwhile arrives.
 async fn read_live(
     redis: Redis,
-    key: String,
+    reader: LiveReader,
     mut last: String,
     sender: broadcast::Sender<LiveEvent>,
 ) {
     let mut backoff = Backoff::reconnect();
+    let mut down_since = None;
     loop {
         let mut connection = match redis.dedicated().await {
             Ok(connection) => connection,
             Err(error) => {
-                tracing::warn!(%error, stream = %key, "live feed cannot connect; retrying");
+                reader.lost(&mut down_since, &error);
                 backoff.wait().await;
                 continue;
             }
@@ -332,13 +510,20 @@ async fn read_live(
                 .arg("BLOCK")
                 .arg(2000)
                 .arg("STREAMS")
-                .arg(&key)
+                .arg(&reader.key)
                 .arg(&last)
                 .query_async(&mut connection)
                 .await;
             match reply {
                 Ok(reply) => {
                     backoff.reset();
+                    if let Some(since) = down_since.take() {
+                        tracing::info!(
+                            family = %reader.family,
+                            down_for = ?since.elapsed(),
+                            "live feed back; catching up from the last entry read"
+                        );
+                    }
                     for entry in reply.keys.into_iter().flat_map(|stream| stream.ids) {
                         last.clone_from(&entry.id);
                         if let Some(event) = live_event(&entry.id, &entry.map) {
@@ -347,7 +532,7 @@ async fn read_live(
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(%error, stream = %key, "live feed read failed; reconnecting");
+                    reader.lost(&mut down_since, &error);
                     backoff.wait().await;
                     break;
                 }

@@ -3,8 +3,8 @@
 
 use campus_proto::events::{
     AttendanceMarked, CourseCreated, CourseUpdated, EnrollmentCreated, EnrollmentRemoved,
-    ProgressRecorded, TransactionRecorded, TransferRecorded, UserCreated, UserDeactivated,
-    UserLoggedIn,
+    ProgressRecorded, SessionsRevoked, TransactionRecorded, TransferRecorded, UserCreated,
+    UserDeactivated, UserLoggedIn,
 };
 
 /// A payload message of `campus.events.v1` and the event type it is published as.
@@ -33,6 +33,7 @@ event_payloads! {
     UserCreated => "user.created",
     UserLoggedIn => "user.logged_in",
     UserDeactivated => "user.deactivated",
+    SessionsRevoked => "session.revoked",
     CourseCreated => "course.created",
     CourseUpdated => "course.updated",
     EnrollmentCreated => "enrollment.created",
@@ -63,6 +64,6 @@ mod tests {
             "campus.events.v1.EnrollmentCreated"
         );
         assert_eq!(EnrollmentCreated::EVENT_TYPE, "enrollment.created");
-        assert_eq!(EVENT_TYPES.len(), 11);
+        assert_eq!(EVENT_TYPES.len(), 12);
     }
 }

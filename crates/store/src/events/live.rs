@@ -149,6 +149,12 @@ impl fmt::Debug for LiveSubscription {
 }
 
 impl LiveSubscription {
+    /// Whether events replayed from the log are still to come: false once the subscriber
+    /// has read everything published before it subscribed.
+    pub fn replaying(&self) -> bool {
+        !self.replay.is_empty()
+    }
+
     /// A subscription that yields `replay`, then everything from `live` after the last
     /// replayed position (or after `from`).
     pub(crate) fn new(

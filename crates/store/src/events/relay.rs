@@ -144,6 +144,34 @@ impl Relay {
         Ok(())
     }
 
+    /// Puts back on an in-process bus the sent events of `family` younger than `age`: the
+    /// outbox is the durable log of the all-in-one mode, so a restarted process's live feed
+    /// holds again what it held before (consumers handled these events already and do not
+    /// see them again). Does nothing on Redis, which keeps its streams itself. Returns how
+    /// many events were restored.
+    pub async fn restore_sent(&self, family: &str, age: Duration) -> Result<usize, sqlx::Error> {
+        let Bus::Local(bus) = &self.bus else {
+            return Ok(0);
+        };
+        let rows: Vec<(Vec<u8>,)> = on_pool!(&self.database, pool => {
+            sqlx::query_as(
+                "SELECT envelope FROM outbox WHERE sent_at IS NOT NULL AND event_type LIKE $1 \
+                 AND created_at >= $2 ORDER BY id",
+            )
+            .bind(format!("{family}.%"))
+            .bind(micros_ago(age))
+            .fetch_all(pool)
+            .await
+        })?;
+        let envelopes: Vec<EventEnvelope> = rows
+            .iter()
+            .filter_map(|(bytes,)| EventEnvelope::decode(bytes.as_slice()).ok())
+            .collect();
+        let restored = envelopes.len();
+        bus.restore(envelopes);
+        Ok(restored)
+    }
+
     /// Deletes rows sent longer ago than the retention period.
     pub async fn prune(&self) -> Result<u64, sqlx::Error> {
         let cutoff = micros_ago(self.retention);
