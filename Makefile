@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint fmt proto-lint proto-breaking bench \
+.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fmt proto-lint proto-breaking bench \
 	k8s-venv k8s-validate k8s-rehearse
 
 all: build
@@ -67,13 +67,23 @@ test: proto-lint proto-breaking
 	$(CARGO) test --workspace --locked --no-fail-fast
 	$(MAKE) web-test
 
-## lint: formatting, clippy with warnings as errors, no unused dependencies (cargo-machete), and
-## the dashboard's type check and formatting
-lint:
+## lint: formatting, clippy with warnings as errors, no unused dependencies (cargo-machete), the
+## dependency policy (cargo-deny), and the dashboard's type check and formatting
+lint: deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) machete
 	$(MAKE) web-lint
+
+## deny: the dependency policy of deny.toml: licences, sources (crates.io only) and bans
+## (duplicate versions, each allowed one with its reason); needs no network beyond the registry
+deny:
+	$(CARGO) deny --locked check licenses sources bans
+
+## deny-advisories: RustSec advisories for the locked dependencies; needs github.com (the
+## advisory database is cloned from it), so it is not part of lint
+deny-advisories:
+	$(CARGO) deny --locked check advisories
 
 ## fmt: format the code
 fmt:
