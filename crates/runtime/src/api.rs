@@ -226,6 +226,9 @@ pub enum ExhaustedReason {
     /// The caller (or the process) holds as many open streams as allowed: close one, or
     /// wait for the RetryInfo delay; reconnecting at once would be refused again.
     TooManyStreams,
+    /// The request's headers (metadata) are over `CAMPUS_MAX_HEADER_LIST_SIZE`: the same
+    /// call is refused again, so there is no RetryInfo.
+    HeadersTooLarge,
 }
 
 impl ExhaustedReason {
@@ -236,6 +239,7 @@ impl ExhaustedReason {
             Self::Overloaded => "OVERLOADED",
             Self::LoginThrottled => "LOGIN_THROTTLED",
             Self::TooManyStreams => "TOO_MANY_STREAMS",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
         }
     }
 }
@@ -250,4 +254,26 @@ pub fn resource_exhausted(
     let mut details = ErrorDetails::with_retry_info(Some(retry_after));
     details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
+/// RESOURCE_EXHAUSTED, reason HEADERS_TOO_LARGE, for a request whose headers take `size`
+/// bytes where `limit` are accepted; no RetryInfo, since sending it again changes nothing.
+pub fn headers_too_large(size: usize, limit: usize) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        ExhaustedReason::HeadersTooLarge.as_str(),
+        ERROR_DOMAIN,
+        HashMap::from([
+            ("size".to_owned(), size.to_string()),
+            ("limit".to_owned(), limit.to_string()),
+        ]),
+    );
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!(
+            "the request's headers take {size} bytes; this server accepts at most {limit} \
+             (send less metadata)"
+        ),
+        details,
+    )
 }

@@ -98,6 +98,18 @@ pub struct ServerConfig {
     )]
     pub max_open_streams_per_user: usize,
 
+    /// Largest request header list, in bytes (names, values and 32 bytes a header, as HTTP/2
+    /// counts them); a call over it is refused alone with RESOURCE_EXHAUSTED, reason
+    /// HEADERS_TOO_LARGE. HTTP/2 itself is told eight times as much (see `server`).
+    #[arg(
+        long = "max-header-list-size",
+        env = "CAMPUS_MAX_HEADER_LIST_SIZE",
+        value_name = "CAMPUS_MAX_HEADER_LIST_SIZE",
+        default_value_t = 16 * 1024,
+        value_parser = clap::value_parser!(u32).range(1024..=1024 * 1024)
+    )]
+    pub max_header_list_size: u32,
+
     /// Interval of HTTP/2 pings that find dead connections.
     #[arg(
         long = "http2-keepalive-interval",

@@ -18,6 +18,7 @@
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
+//! - [`header_limit`]: request headers over the limit refused per call, not per connection.
 //! - [`stream_limits`]: bounds on open response streams, per process and per caller.
 //! - [`tls`]: TLS of the listener (reloaded certificates, optional mutual TLS) and of peer
 //!   calls.
@@ -33,6 +34,7 @@ pub mod config;
 mod cors;
 pub mod encoded;
 pub mod failure;
+pub mod header_limit;
 pub mod in_process;
 pub mod methods;
 pub mod metrics;

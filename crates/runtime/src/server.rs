@@ -18,6 +18,7 @@ use crate::{
     call_context::{CallContextLayer, CallLimits},
     config::ServerConfig,
     cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
+    header_limit::{self, HeaderLimitLayer},
     in_process::InProcess,
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
@@ -260,6 +261,8 @@ impl Server {
             .layer(tonic_web::GrpcWebLayer::new())
             // Count and time every call, including the ones shed below.
             .layer(MetricsLayer::new(self.metrics))
+            // Refuse a call whose headers are over the limit, alone, with a gRPC answer.
+            .layer(HeaderLimitLayer::new(config.max_header_list_size))
             // Continue the caller's trace, enforce the call's deadline (DEADLINE_EXCEEDED) and
             // scope it for peer calls.
             .layer(CallContextLayer::new(CallLimits {
@@ -287,6 +290,11 @@ impl Server {
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(config.max_concurrent_streams)
+            .http2_max_header_list_size(
+                config
+                    .max_header_list_size
+                    .saturating_mul(header_limit::HTTP2_HEADROOM),
+            )
             .http2_keepalive_interval(Some(config.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
             .layer(layers)
