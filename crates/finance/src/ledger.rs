@@ -11,7 +11,7 @@ use campus_proto::{
     },
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, micros, next_page_token, page_size},
+    api::{decode_cursor, encode_cursor, next_page_token, page_size, request_micros},
     auth::Caller,
 };
 use campus_store::{Tx, idempotency::Request};
@@ -83,6 +83,9 @@ impl Finance {
         let description = check_description(description)
             .map_err(|why| errors.push(("description", why)))
             .ok();
+        let occurred = request_micros(occurred_at)
+            .map_err(|why| errors.push(("occurred_at", why)))
+            .ok();
         let account = accounts.iter().find(|account| account.id == *account_id);
         if account.is_none() {
             errors.push(("account_id", "is not one of your accounts".into()));
@@ -105,13 +108,26 @@ impl Finance {
                 format!("does not match the account's currency {}", account.currency),
             ));
         }
-        let (Some(kind), Some((amount, currency)), Some(description), Some(account), true) =
-            (kind, money, description, account, errors.is_empty())
+        let (
+            Some(kind),
+            Some((amount, currency)),
+            Some(description),
+            Some(account),
+            Some(occurred),
+            true,
+        ) = (
+            kind,
+            money,
+            description,
+            account,
+            occurred,
+            errors.is_empty(),
+        )
         else {
             return Err(errors);
         };
         let now = now_micros();
-        let occurred = micros(occurred_at).unwrap_or(now);
+        let occurred = occurred.unwrap_or(now);
         let (date, month) = day_and_month(occurred);
         Ok(TransactionRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -283,9 +299,13 @@ impl Finance {
                 Err(why) => violations.push(("description", why)),
             }
         }
-        if let Some(occurred) = micros(body.occurred_at.as_ref()) {
-            new.occurred_at = occurred;
-            (new.occurred_date, new.occurred_month) = day_and_month(occurred);
+        match request_micros(body.occurred_at.as_ref()) {
+            Ok(Some(occurred)) => {
+                new.occurred_at = occurred;
+                (new.occurred_date, new.occurred_month) = day_and_month(occurred);
+            }
+            Ok(None) => {}
+            Err(why) => violations.push(("occurred_at", why)),
         }
         if !violations.is_empty() {
             return Err(FinanceError::Invalid(violations));
@@ -466,8 +486,11 @@ impl Finance {
         let description = check_description(&body.description)
             .map_err(|why| violations.push(("description", why)))
             .ok();
-        let (Some((amount, currency)), Some(description), true) =
-            (money, description, violations.is_empty())
+        let occurred = request_micros(body.occurred_at.as_ref())
+            .map_err(|why| violations.push(("occurred_at", why)))
+            .ok();
+        let (Some((amount, currency)), Some(description), Some(occurred), true) =
+            (money, description, occurred, violations.is_empty())
         else {
             return Err(FinanceError::Invalid(violations));
         };
@@ -497,7 +520,7 @@ impl Finance {
             ));
         }
         let now = now_micros();
-        let occurred = micros(body.occurred_at.as_ref()).unwrap_or(now);
+        let occurred = occurred.unwrap_or(now);
         let row = TransferRow {
             id: uuid::Uuid::now_v7().to_string(),
             owner_id: caller.user_id.clone(),

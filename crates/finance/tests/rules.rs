@@ -125,6 +125,28 @@ async fn bad_money_is_refused_and_nothing_is_written() -> Result<(), Error> {
             ),
             Code::OutOfRange,
         ),
+        (
+            "a time past the year 9999",
+            CreateTransactionRequest {
+                occurred_at: Some(campus_runtime::api::Timestamp {
+                    seconds: i64::MAX,
+                    nanos: 0,
+                }),
+                ..request(&checking.id, TransactionKind::Expense, &food, eur(5))
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            "nanos beyond a second",
+            CreateTransactionRequest {
+                occurred_at: Some(campus_runtime::api::Timestamp {
+                    seconds: 1_767_225_600,
+                    nanos: -1,
+                }),
+                ..request(&checking.id, TransactionKind::Expense, &food, eur(6))
+            },
+            Code::InvalidArgument,
+        ),
     ];
     for (what, body, expected) in cases {
         assert_eq!(

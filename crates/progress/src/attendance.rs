@@ -14,7 +14,7 @@ use campus_proto::{
     users::Role,
 };
 use campus_runtime::{
-    api::{decode_cursor, encode_cursor, micros, next_page_token, page_after, page_size},
+    api::{decode_cursor, encode_cursor, next_page_token, page_after, page_size, request_micros},
     auth::Caller,
     failure::Failure,
 };
@@ -81,11 +81,21 @@ impl Progress {
         if body.title.chars().count() > 200 {
             violations.push(("title", "must be at most 200 characters".to_owned()));
         }
-        let starts_at = micros(body.starts_at.as_ref());
-        if starts_at.is_none() {
-            violations.push(("starts_at", "is required".to_owned()));
-        }
-        let ends_at = micros(body.ends_at.as_ref());
+        let starts_at = match request_micros(body.starts_at.as_ref()) {
+            Ok(Some(starts_at)) => Some(starts_at),
+            Ok(None) => {
+                violations.push(("starts_at", "is required".to_owned()));
+                None
+            }
+            Err(why) => {
+                violations.push(("starts_at", why));
+                None
+            }
+        };
+        let ends_at = request_micros(body.ends_at.as_ref())
+            .map_err(|why| violations.push(("ends_at", why)))
+            .ok()
+            .flatten();
         if let (Some(start), Some(end)) = (starts_at, ends_at)
             && end <= start
         {

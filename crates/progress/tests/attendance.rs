@@ -411,3 +411,40 @@ async fn an_instructor_reads_a_students_marks_only_in_courses_they_teach() -> Re
     );
     campus.shutdown().await
 }
+
+#[tokio::test]
+async fn session_times_outside_the_years_1_to_9999_are_invalid() -> Result<(), Error> {
+    let campus = spawn_campus().await?;
+    let class = class(&campus, "dale", 1, 1).await?;
+    let mut client = progress_as(&campus, &class.instructor.token).await?;
+    let far = campus_runtime::api::Timestamp {
+        seconds: i64::MAX,
+        nanos: 0,
+    };
+    let before = campus_runtime::api::Timestamp {
+        seconds: i64::MIN,
+        nanos: 999_999_999,
+    };
+    for (starts_at, ends_at) in [(far, None), (timestamp(0), Some(before))] {
+        let answer = client
+            .create_attendance_session(CreateAttendanceSessionRequest {
+                request_id: String::new(),
+                course_id: class.course_id.clone(),
+                title: "Out of time".into(),
+                session_date: "2026-11-02".into(),
+                starts_at: Some(starts_at),
+                ends_at,
+            })
+            .await;
+        assert_eq!(code(answer), Code::InvalidArgument);
+    }
+    let listed = client
+        .list_attendance_sessions(ListAttendanceSessionsRequest {
+            course_id: class.course_id.clone(),
+            ..ListAttendanceSessionsRequest::default()
+        })
+        .await?
+        .into_inner();
+    assert!(listed.sessions.is_empty(), "nothing was written");
+    campus.shutdown().await
+}

@@ -129,9 +129,34 @@ pub fn day_start_micros(days: i64) -> i64 {
     days.saturating_mul(86_400_000_000)
 }
 
-/// Unix microseconds of a protobuf timestamp; `None` if unset.
+/// Unix microseconds of a protobuf timestamp Campus wrote itself (events, stored messages);
+/// `None` if unset. Saturates rather than overflow; a caller's timestamps go through
+/// [`request_micros`].
 pub fn micros(timestamp: Option<&Timestamp>) -> Option<i64> {
-    timestamp.map(|ts| ts.seconds * 1_000_000 + i64::from(ts.nanos) / 1000)
+    timestamp.map(|ts| {
+        ts.seconds
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(ts.nanos) / 1000)
+    })
+}
+
+/// The first second a timestamp may name: 0001-01-01T00:00:00Z (protobuf's own range).
+const MIN_TIMESTAMP_SECONDS: i64 = -62_135_596_800;
+/// The last second a timestamp may name: 9999-12-31T23:59:59Z.
+const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+
+/// Unix microseconds of a timestamp in a request; `None` if unset, the violation's text if it
+/// is outside protobuf's range (years 1 to 9999, nanos within a second).
+pub fn request_micros(timestamp: Option<&Timestamp>) -> Result<Option<i64>, String> {
+    let Some(ts) = timestamp else {
+        return Ok(None);
+    };
+    if !(MIN_TIMESTAMP_SECONDS..=MAX_TIMESTAMP_SECONDS).contains(&ts.seconds)
+        || !(0..1_000_000_000).contains(&ts.nanos)
+    {
+        return Err("must be a time between the years 1 and 9999".to_owned());
+    }
+    Ok(micros(Some(ts)))
 }
 
 /// A protobuf timestamp from Unix microseconds (the time unit of Campus tables).
@@ -144,7 +169,10 @@ pub fn timestamp(micros: i64) -> prost_types::Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_cursor, encode_cursor, page_size, timestamp};
+    use super::{
+        MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS, Timestamp, decode_cursor, encode_cursor,
+        micros, page_size, request_micros, timestamp,
+    };
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
@@ -207,6 +235,32 @@ mod tests {
     fn timestamps_split_micros() {
         let ts = timestamp(1_500_000);
         assert_eq!((ts.seconds, ts.nanos), (1, 500_000_000));
+    }
+
+    #[test]
+    fn request_timestamps_stay_within_the_years_1_to_9999() {
+        let at = |seconds, nanos| Timestamp { seconds, nanos };
+        assert_eq!(request_micros(None), Ok(None));
+        assert_eq!(
+            request_micros(Some(&at(1, 500_000_000))),
+            Ok(Some(1_500_000))
+        );
+        assert_eq!(
+            request_micros(Some(&at(MAX_TIMESTAMP_SECONDS, 999_999_999))),
+            Ok(Some(MAX_TIMESTAMP_SECONDS * 1_000_000 + 999_999))
+        );
+        assert!(request_micros(Some(&at(MIN_TIMESTAMP_SECONDS, 0))).is_ok());
+        for bad in [
+            at(MAX_TIMESTAMP_SECONDS + 1, 0),
+            at(MIN_TIMESTAMP_SECONDS - 1, 0),
+            at(i64::MAX, 0),
+            at(i64::MIN, 0),
+            at(0, -1),
+            at(0, 1_000_000_000),
+        ] {
+            assert!(request_micros(Some(&bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(micros(Some(&at(i64::MAX, 0))), Some(i64::MAX));
     }
 }
 
