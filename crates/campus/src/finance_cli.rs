@@ -114,24 +114,17 @@ pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
 /// Rows sent per ImportTransactions message.
 const CHUNK: usize = 1000;
 
-/// Streams the rows of a CSV file to ImportTransactions and returns the server's report.
-/// Rows that do not parse are sent as they are (with empty fields), so the server rejects
-/// them with their line numbers like any other invalid row.
-pub async fn import(
-    file: &std::path::Path,
-    addr: &str,
-    token: &str,
-) -> anyhow::Result<campus_proto::finance::ImportTransactionsResponse> {
-    use campus_proto::finance::{
-        ImportTransactionRow, ImportTransactionsRequest, Money, TransactionKind,
-        finance_service_client::FinanceServiceClient,
-    };
+/// The rows of a transactions CSV (a header line, then `idempotency_key, account_id,
+/// category_id, kind, amount_minor, currency, description, occurred_at`), numbered by their
+/// line. A row that does not parse is kept with empty fields, so the server rejects it with
+/// its line number like any other invalid row; nothing here fails or panics on any input.
+pub fn parse_rows(csv: impl std::io::Read) -> Vec<campus_proto::finance::ImportTransactionRow> {
+    use campus_proto::finance::{ImportTransactionRow, Money, TransactionKind};
 
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
+        .from_reader(csv);
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         // Line 1 is the header.
@@ -160,6 +153,21 @@ pub async fn import(
             occurred_at,
         });
     }
+    rows
+}
+
+/// Streams the rows of a CSV file to ImportTransactions and returns the server's report.
+pub async fn import(
+    file: &std::path::Path,
+    addr: &str,
+    token: &str,
+) -> anyhow::Result<campus_proto::finance::ImportTransactionsResponse> {
+    use campus_proto::finance::{
+        ImportTransactionsRequest, finance_service_client::FinanceServiceClient,
+    };
+
+    let csv = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let rows = parse_rows(std::io::BufReader::new(csv));
     let bar = indicatif::ProgressBar::new(rows.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("importing [{bar:40}] {pos}/{len} rows")

@@ -38,7 +38,7 @@ pub(crate) type ReportStream =
 
 /// A checked query.
 #[derive(Debug, Clone)]
-struct Query {
+pub(crate) struct Query {
     bounds: DateBounds,
     sections: Vec<AnalyticsSection>,
     currency: String,
@@ -47,7 +47,7 @@ struct Query {
     monthly: bool,
 }
 
-fn check_query(query: Option<&AnalyticsQuery>) -> Result<Query, FinanceError> {
+pub(crate) fn check_query(query: Option<&AnalyticsQuery>) -> Result<Query, FinanceError> {
     let query = query.ok_or_else(|| FinanceError::invalid("query", "is required"))?;
     let bounds = check_range(
         "query.date_range",

@@ -47,7 +47,7 @@ const MAX_IMPORT_CHUNK: usize = 1000;
 
 /// The `CreateTransaction` a row stands for: its fingerprint is the row's, so import and
 /// API share keys.
-fn as_request(row: &ImportTransactionRow) -> CreateTransactionRequest {
+pub(crate) fn as_request(row: &ImportTransactionRow) -> CreateTransactionRequest {
     CreateTransactionRequest {
         idempotency_key: row.idempotency_key.clone(),
         account_id: row.account_id.clone(),

@@ -468,32 +468,12 @@ impl Finance {
         caller: &Caller,
         body: CreateTransferRequest,
     ) -> Result<CreateTransferResponse, FinanceError> {
-        let mut violations = Vec::new();
-        if body.idempotency_key.is_empty() {
-            violations.push(("idempotency_key", "is required".to_owned()));
-        }
-        if body.from_account_id.is_empty() || body.to_account_id.is_empty() {
-            violations.push(("to_account_id", "both accounts are required".to_owned()));
-        } else if body.from_account_id == body.to_account_id {
-            violations.push((
-                "to_account_id",
-                "must differ from from_account_id".to_owned(),
-            ));
-        }
-        let money = check_money(body.amount.as_ref())
-            .map_err(|why| violations.push(("amount", why)))
-            .ok();
-        let description = check_description(&body.description)
-            .map_err(|why| violations.push(("description", why)))
-            .ok();
-        let occurred = request_micros(body.occurred_at.as_ref())
-            .map_err(|why| violations.push(("occurred_at", why)))
-            .ok();
-        let (Some((amount, currency)), Some(description), Some(occurred), true) =
-            (money, description, occurred, violations.is_empty())
-        else {
-            return Err(FinanceError::Invalid(violations));
-        };
+        let CheckedTransfer {
+            amount,
+            currency,
+            description,
+            occurred,
+        } = check_transfer(&body)?;
         let request = Request::new(
             format!("finance.CreateTransfer:{}", caller.user_id),
             &body.idempotency_key,
@@ -608,4 +588,52 @@ impl Finance {
             next_page_token,
         })
     }
+}
+
+/// A transfer request's own fields, checked; the accounts are checked against the store.
+#[derive(Debug)]
+pub(crate) struct CheckedTransfer {
+    pub(crate) amount: i64,
+    pub(crate) currency: String,
+    pub(crate) description: String,
+    pub(crate) occurred: Option<i64>,
+}
+
+/// Checks what a transfer request says by itself: key, two different accounts, money,
+/// description and time.
+pub(crate) fn check_transfer(
+    body: &CreateTransferRequest,
+) -> Result<CheckedTransfer, FinanceError> {
+    let mut violations = Vec::new();
+    if body.idempotency_key.is_empty() {
+        violations.push(("idempotency_key", "is required".to_owned()));
+    }
+    if body.from_account_id.is_empty() || body.to_account_id.is_empty() {
+        violations.push(("to_account_id", "both accounts are required".to_owned()));
+    } else if body.from_account_id == body.to_account_id {
+        violations.push((
+            "to_account_id",
+            "must differ from from_account_id".to_owned(),
+        ));
+    }
+    let money = check_money(body.amount.as_ref())
+        .map_err(|why| violations.push(("amount", why)))
+        .ok();
+    let description = check_description(&body.description)
+        .map_err(|why| violations.push(("description", why)))
+        .ok();
+    let occurred = request_micros(body.occurred_at.as_ref())
+        .map_err(|why| violations.push(("occurred_at", why)))
+        .ok();
+    let (Some((amount, currency)), Some(description), Some(occurred), true) =
+        (money, description, occurred, violations.is_empty())
+    else {
+        return Err(FinanceError::Invalid(violations));
+    };
+    Ok(CheckedTransfer {
+        amount,
+        currency,
+        description,
+        occurred,
+    })
 }

@@ -11,12 +11,15 @@
 //! - `accounts`: accounts, categories, budgets, balances; `ledger`: transactions, transfers,
 //!   import; `analytics`: reports, their cache, and the live feed.
 //! - `service`: the gRPC trait, delegating to the above.
+//! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod accounts;
 mod analytics;
 pub mod config;
 mod domain;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod import;
 mod ledger;
 mod messages;

@@ -168,6 +168,16 @@ async fn forged_and_invalid_tokens_are_unauthenticated() -> Result<(), Error> {
         )?,
     ));
     forged.push((
+        "issued at the earliest second an i64 holds",
+        sign(
+            &Claims {
+                iat: i64::MIN,
+                ..claims.clone()
+            },
+            &kid,
+        )?,
+    ));
+    forged.push((
         "issued long ago, valid for longer than the maximum",
         sign(
             &Claims {

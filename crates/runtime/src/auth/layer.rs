@@ -115,7 +115,9 @@ impl Verifier {
             return Err(TokenError::NoSession);
         }
         let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
-        let valid_for = (data.claims.exp - unix_seconds()).max(data.claims.exp - data.claims.iat);
+        // Saturating: `iat` is whatever the signer wrote, down to i64::MIN.
+        let valid_for = (data.claims.exp.saturating_sub(unix_seconds()))
+            .max(data.claims.exp.saturating_sub(data.claims.iat));
         if valid_for > self.max_ttl.saturating_add(leeway) {
             return Err(TokenError::TooLong(valid_for));
         }
