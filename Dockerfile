@@ -19,6 +19,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock buf.yaml ./
 COPY proto proto
 COPY crates crates
+# A workspace member, so its manifest must be there; only campus is built.
+COPY fuzz fuzz
 RUN cargo build --release --locked -p campus \
  && strip target/release/campus
 

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fmt proto-lint proto-breaking bench \
+.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fuzz fuzz-smoke fmt proto-lint proto-breaking bench \
 	k8s-venv k8s-validate k8s-rehearse
 
 all: build
@@ -101,6 +101,31 @@ proto-breaking:
 	else \
 		echo "buf breaking: no previous commit with contracts to compare against"; \
 	fi
+
+FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+FUZZ_TIME ?= 60
+
+## fuzz: each fuzz target of fuzz/ (cargo-fuzz on the stable toolchain) for FUZZ_TIME seconds
+## (default 60), from the committed seeds (fuzz/seeds/) and what earlier runs kept
+## (target/fuzz-corpus/); stops at the first crash, whose input is left in fuzz/artifacts/;
+## each run's output is in target/fuzz-logs/
+fuzz:
+	$(FUZZ) build --sanitizer none
+	@mkdir -p target/fuzz-logs
+	@for target in $$($(FUZZ) list); do \
+		mkdir -p target/fuzz-corpus/$$target; \
+		echo "fuzzing $$target for $(FUZZ_TIME) s (log: target/fuzz-logs/$$target.log)"; \
+		if $(FUZZ) run --sanitizer none $$target target/fuzz-corpus/$$target fuzz/seeds/$$target -- \
+			-max_total_time=$(FUZZ_TIME) -print_final_stats=1 >target/fuzz-logs/$$target.log 2>&1; then \
+			grep -E '^Done' target/fuzz-logs/$$target.log; \
+		else \
+			tail -n 40 target/fuzz-logs/$$target.log; exit 1; \
+		fi; \
+	done
+
+## fuzz-smoke: every fuzz target for 10 seconds (CI)
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_TIME=10
 
 ## bench: every benchmark scenario against a bare-tonic baseline (release build); uses
 ## CAMPUS_BENCH_DATABASE_URL / CAMPUS_BENCH_REDIS_URL when set, else SQLite; writes target/bench/
