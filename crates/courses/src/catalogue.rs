@@ -155,16 +155,12 @@ impl Courses {
             body.school_id.clone()
         };
         caller.require_school(&school_id)?;
-        let mut violations = Vec::new();
-        let title = check_title(&body.title)
-            .map_err(|why| violations.push(("title", why)))
-            .ok();
-        let description = check_text(&body.description, MAX_DESCRIPTION)
-            .map_err(|why| violations.push(("description", why)))
-            .ok();
-        let (Some(title), Some(description)) = (title, description) else {
-            return Err(CoursesError::Invalid(violations));
-        };
+        let (title, description) = check_title_and_text(
+            &body.title,
+            "description",
+            &body.description,
+            MAX_DESCRIPTION,
+        )?;
         let instructor_id = if body.instructor_id.is_empty() {
             caller.user_id.clone()
         } else {
@@ -456,16 +452,8 @@ impl Courses {
         caller: &Caller,
         body: AddLessonRequest,
     ) -> Result<AddLessonResponse, CoursesError> {
-        let mut violations = Vec::new();
-        let title = check_title(&body.title)
-            .map_err(|why| violations.push(("title", why)))
-            .ok();
-        let content = check_text(&body.content, MAX_CONTENT)
-            .map_err(|why| violations.push(("content", why)))
-            .ok();
-        let (Some(title), Some(content)) = (title, content) else {
-            return Err(CoursesError::Invalid(violations));
-        };
+        let (title, content) =
+            check_title_and_text(&body.title, "content", &body.content, MAX_CONTENT)?;
         let course = self.editable_course(caller, &body.course_id).await?;
         let request = Request::new(
             format!("courses.AddLesson:{}", course.id),
@@ -650,4 +638,25 @@ async fn lessons_changed(
     tx.publish(&course.id, &course.school_id, &updated_event(&course))
         .await?;
     Ok(course)
+}
+
+/// Checks a title and a free text of at most `max` characters named `text_field` (a course's
+/// description, a lesson's content): both, the title trimmed.
+pub(crate) fn check_title_and_text(
+    title: &str,
+    text_field: &'static str,
+    text: &str,
+    max: usize,
+) -> Result<(String, String), CoursesError> {
+    let mut violations = Vec::new();
+    let title = check_title(title)
+        .map_err(|why| violations.push(("title", why)))
+        .ok();
+    let text = check_text(text, max)
+        .map_err(|why| violations.push((text_field, why)))
+        .ok();
+    match (title, text) {
+        (Some(title), Some(text)) => Ok((title, text)),
+        _ => Err(CoursesError::Invalid(violations)),
+    }
 }

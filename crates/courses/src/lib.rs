@@ -12,12 +12,15 @@
 //!   `read_your_writes`: Enroll waits until progress knows the enrolment.
 //! - `invalidation`: the consumer that drops cached lists when progress changes.
 //! - `service`: the gRPC trait, delegating to the above.
+//! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod catalogue;
 pub mod config;
 mod domain;
 mod enrolment;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod invalidation;
 mod messages;
 mod my_courses;

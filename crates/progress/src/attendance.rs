@@ -71,39 +71,7 @@ impl Progress {
         caller: &Caller,
         body: CreateAttendanceSessionRequest,
     ) -> Result<CreateAttendanceSessionResponse, ProgressError> {
-        let mut violations = Vec::new();
-        if body.request_id.is_empty() {
-            violations.push(("request_id", "is required".to_owned()));
-        }
-        if parse_date(&body.session_date).is_none() {
-            violations.push(("session_date", "must be a date YYYY-MM-DD".to_owned()));
-        }
-        if body.title.chars().count() > 200 {
-            violations.push(("title", "must be at most 200 characters".to_owned()));
-        }
-        let starts_at = match request_micros(body.starts_at.as_ref()) {
-            Ok(Some(starts_at)) => Some(starts_at),
-            Ok(None) => {
-                violations.push(("starts_at", "is required".to_owned()));
-                None
-            }
-            Err(why) => {
-                violations.push(("starts_at", why));
-                None
-            }
-        };
-        let ends_at = request_micros(body.ends_at.as_ref())
-            .map_err(|why| violations.push(("ends_at", why)))
-            .ok()
-            .flatten();
-        if let (Some(start), Some(end)) = (starts_at, ends_at)
-            && end <= start
-        {
-            violations.push(("ends_at", "must be after starts_at".to_owned()));
-        }
-        let Some(starts_at) = starts_at.filter(|_| violations.is_empty()) else {
-            return Err(ProgressError::Invalid(violations));
-        };
+        let (starts_at, ends_at) = check_new_session(&body)?;
         let course = self.course(caller, &body.course_id).await?;
         if !is_course_staff(caller, &course) {
             return Err(ProgressError::PermissionDenied(
@@ -193,31 +161,7 @@ impl Progress {
         session: &SessionRow,
         marks: &[StudentMark],
     ) -> Result<Vec<MarkRow>, ProgressError> {
-        let mut violations = Vec::new();
-        let mut seen = Vec::with_capacity(marks.len());
-        for mark in marks {
-            if mark.student_id.is_empty() {
-                violations.push(("marks.student_id", "is required".to_owned()));
-            } else if seen.contains(&&mark.student_id) {
-                violations.push((
-                    "marks.student_id",
-                    format!("{} is marked twice", mark.student_id),
-                ));
-            }
-            seen.push(&mark.student_id);
-            if let Err(why) = mark_status(mark.status) {
-                violations.push(("marks.status", why));
-            }
-            if mark.note.chars().count() > MAX_NOTE {
-                violations.push((
-                    "marks.note",
-                    format!("must be at most {MAX_NOTE} characters"),
-                ));
-            }
-        }
-        if !violations.is_empty() {
-            return Err(ProgressError::Invalid(violations));
-        }
+        check_marks(marks)?;
         let students: Vec<String> = marks.iter().map(|mark| mark.student_id.clone()).collect();
         let now = now_micros();
         let rows: Vec<MarkRow> = marks
@@ -504,5 +448,77 @@ impl Progress {
             rows: rows.iter().map(|row| summary_row(row, grouping)).collect(),
             total: Some(total_row),
         })
+    }
+}
+
+/// Checks what a new session says by itself: request id, date, title and times; its start
+/// and end (unset, or after the start), in microseconds.
+pub(crate) fn check_new_session(
+    body: &CreateAttendanceSessionRequest,
+) -> Result<(i64, Option<i64>), ProgressError> {
+    let mut violations = Vec::new();
+    if body.request_id.is_empty() {
+        violations.push(("request_id", "is required".to_owned()));
+    }
+    if parse_date(&body.session_date).is_none() {
+        violations.push(("session_date", "must be a date YYYY-MM-DD".to_owned()));
+    }
+    if body.title.chars().count() > 200 {
+        violations.push(("title", "must be at most 200 characters".to_owned()));
+    }
+    let starts_at = match request_micros(body.starts_at.as_ref()) {
+        Ok(Some(starts_at)) => Some(starts_at),
+        Ok(None) => {
+            violations.push(("starts_at", "is required".to_owned()));
+            None
+        }
+        Err(why) => {
+            violations.push(("starts_at", why));
+            None
+        }
+    };
+    let ends_at = request_micros(body.ends_at.as_ref())
+        .map_err(|why| violations.push(("ends_at", why)))
+        .ok()
+        .flatten();
+    if let (Some(start), Some(end)) = (starts_at, ends_at)
+        && end <= start
+    {
+        violations.push(("ends_at", "must be after starts_at".to_owned()));
+    }
+    match starts_at.filter(|_| violations.is_empty()) {
+        Some(starts_at) => Ok((starts_at, ends_at)),
+        None => Err(ProgressError::Invalid(violations)),
+    }
+}
+
+/// Checks marks by themselves: each names a student once, with a status and a short note.
+pub(crate) fn check_marks(marks: &[StudentMark]) -> Result<(), ProgressError> {
+    let mut violations = Vec::new();
+    let mut seen = Vec::with_capacity(marks.len());
+    for mark in marks {
+        if mark.student_id.is_empty() {
+            violations.push(("marks.student_id", "is required".to_owned()));
+        } else if seen.contains(&&mark.student_id) {
+            violations.push((
+                "marks.student_id",
+                format!("{} is marked twice", mark.student_id),
+            ));
+        }
+        seen.push(&mark.student_id);
+        if let Err(why) = mark_status(mark.status) {
+            violations.push(("marks.status", why));
+        }
+        if mark.note.chars().count() > MAX_NOTE {
+            violations.push((
+                "marks.note",
+                format!("must be at most {MAX_NOTE} characters"),
+            ));
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ProgressError::Invalid(violations))
     }
 }

@@ -49,22 +49,7 @@ impl Progress {
         caller: &Caller,
         body: RecordLessonProgressRequest,
     ) -> Result<RecordLessonProgressResponse, ProgressError> {
-        let mut violations = Vec::new();
-        if body.request_id.is_empty() {
-            violations.push(("request_id", "is required".to_owned()));
-        }
-        if body.course_id.is_empty() {
-            violations.push(("course_id", "is required".to_owned()));
-        }
-        if body.lesson_id.is_empty() {
-            violations.push(("lesson_id", "is required".to_owned()));
-        }
-        let state = lesson_state(body.state)
-            .map_err(|why| violations.push(("state", why)))
-            .ok();
-        let Some(state) = state.filter(|_| violations.is_empty()) else {
-            return Err(ProgressError::Invalid(violations));
-        };
+        let state = check_lesson_progress(&body)?;
         let learner = self
             .learner_for(caller, &body.user_id, &body.course_id)
             .await?;
@@ -213,5 +198,29 @@ impl Progress {
             .map(course_progress)
             .collect();
         Ok(BatchGetProgressResponse { progress })
+    }
+}
+
+/// Checks what a lesson progress record says by itself: request, course and lesson ids and a
+/// known state; the state.
+pub(crate) fn check_lesson_progress(
+    body: &RecordLessonProgressRequest,
+) -> Result<LessonProgressState, ProgressError> {
+    let mut violations = Vec::new();
+    if body.request_id.is_empty() {
+        violations.push(("request_id", "is required".to_owned()));
+    }
+    if body.course_id.is_empty() {
+        violations.push(("course_id", "is required".to_owned()));
+    }
+    if body.lesson_id.is_empty() {
+        violations.push(("lesson_id", "is required".to_owned()));
+    }
+    let state = lesson_state(body.state)
+        .map_err(|why| violations.push(("state", why)))
+        .ok();
+    match state.filter(|_| violations.is_empty()) {
+        Some(state) => Ok(state),
+        None => Err(ProgressError::Invalid(violations)),
     }
 }

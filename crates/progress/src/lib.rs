@@ -11,10 +11,13 @@
 //! - `lessons`: lesson progress and course percentages; `attendance`: sessions, marks,
 //!   lists and summaries; `watch`: the live feed of marks.
 //! - `service`: the gRPC trait, delegating to the above.
+//! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod attendance;
 mod domain;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod lessons;
 mod messages;
 mod projections;

@@ -25,6 +25,29 @@ use crate::{
     timestamp,
 };
 
+/// Checks what a new account says by itself: its email, display name and password (which
+/// must not contain the email); the normalised email and name.
+pub(crate) fn check_new_user(
+    email: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<(Email, String), UsersError> {
+    let mut violations = Vec::new();
+    let email = Email::parse(email)
+        .map_err(|why| violations.push(("email", why)))
+        .ok();
+    let display_name = check_name(display_name)
+        .map_err(|why| violations.push(("display_name", why)))
+        .ok();
+    if let Err(why) = check_password(password, email.as_ref().map_or("", Email::as_str)) {
+        violations.push(("password", why));
+    }
+    match (email, display_name, violations.is_empty()) {
+        (Some(email), Some(display_name), true) => Ok((email, display_name)),
+        _ => Err(UsersError::Invalid(violations)),
+    }
+}
+
 /// Whether `caller` may see `user`: same school, platform admins, or themself.
 fn can_see(caller: &Caller, user: &UserRow) -> bool {
     caller.user_id == user.id
@@ -65,20 +88,7 @@ impl Users {
             password,
             roles,
         } = new;
-        let mut violations = Vec::new();
-        let email = Email::parse(email)
-            .map_err(|why| violations.push(("email", why)))
-            .ok();
-        let display_name = check_name(display_name)
-            .map_err(|why| violations.push(("display_name", why)))
-            .ok();
-        if let Err(why) = check_password(password, email.as_ref().map_or("", Email::as_str)) {
-            violations.push(("password", why));
-        }
-        let (Some(email), Some(display_name), true) = (email, display_name, violations.is_empty())
-        else {
-            return Err(UsersError::Invalid(violations));
-        };
+        let (email, display_name) = check_new_user(email, display_name, password)?;
         // The request without its password: no secret is kept, not even hashed, with the key.
         let without_secret = CreateUserRequest {
             request_id: String::new(),

@@ -12,11 +12,14 @@
 //! - `throttle`: failed-login limits per account and address.
 //! - `schools`, `accounts`, `login`: the handlers, one module per aggregate.
 //! - `store`: SQL; `service`: the gRPC trait, delegating to the above.
+//! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod accounts;
 pub mod config;
 mod domain;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod keys;
 mod login;
 mod messages;

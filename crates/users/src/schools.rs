@@ -25,16 +25,7 @@ impl Users {
         body: CreateSchoolRequest,
     ) -> Result<CreateSchoolResponse, UsersError> {
         caller.require_role(&[Role::PlatformAdmin])?;
-        let mut violations = Vec::new();
-        let name = check_name(&body.name)
-            .map_err(|why| violations.push(("name", why)))
-            .ok();
-        let slug = check_slug(&body.slug)
-            .map_err(|why| violations.push(("slug", why)))
-            .ok();
-        let (Some(name), Some(slug)) = (name, slug) else {
-            return Err(UsersError::Invalid(violations));
-        };
+        let (name, slug) = check_new_school(&body)?;
         let request = idempotency::Request::new(
             format!("users.CreateSchool:{}", caller.user_id),
             &body.request_id,
@@ -118,5 +109,20 @@ impl Users {
             schools: rows.iter().map(school_message).collect(),
             next_page_token,
         })
+    }
+}
+
+/// Checks a new school's name and slug; both, normalised.
+pub(crate) fn check_new_school(body: &CreateSchoolRequest) -> Result<(String, String), UsersError> {
+    let mut violations = Vec::new();
+    let name = check_name(&body.name)
+        .map_err(|why| violations.push(("name", why)))
+        .ok();
+    let slug = check_slug(&body.slug)
+        .map_err(|why| violations.push(("slug", why)))
+        .ok();
+    match (name, slug) {
+        (Some(name), Some(slug)) => Ok((name, slug)),
+        _ => Err(UsersError::Invalid(violations)),
     }
 }
