@@ -271,17 +271,13 @@ impl Courses {
         caller: &Caller,
         body: UpdateCourseRequest,
     ) -> Result<Course, CoursesError> {
-        let mut violations = Vec::new();
-        let title = check_optional(body.title.as_deref(), "title", check_title, &mut violations);
-        let description = check_optional(
-            body.description.as_deref(),
+        let (title, description) = check_changes(
+            Vec::new(),
+            body.title.as_deref(),
             "description",
-            |text| check_text(text, MAX_DESCRIPTION),
-            &mut violations,
-        );
-        if !violations.is_empty() {
-            return Err(CoursesError::Invalid(violations));
-        }
+            body.description.as_deref(),
+            MAX_DESCRIPTION,
+        )?;
         if let Some(instructor) = body.instructor_id.as_deref() {
             caller.require_role(&[Role::SchoolAdmin, Role::PlatformAdmin])?;
             let course = self.visible_course(caller, &body.course_id).await?;
@@ -539,20 +535,7 @@ impl Courses {
         caller: &Caller,
         body: UpdateLessonRequest,
     ) -> Result<UpdateLessonResponse, CoursesError> {
-        let mut violations = Vec::new();
-        if body.lesson_id.is_empty() {
-            violations.push(("lesson_id", "is required".to_owned()));
-        }
-        let title = check_optional(body.title.as_deref(), "title", check_title, &mut violations);
-        let content = check_optional(
-            body.content.as_deref(),
-            "content",
-            |text| check_text(text, MAX_CONTENT),
-            &mut violations,
-        );
-        if !violations.is_empty() {
-            return Err(CoursesError::Invalid(violations));
-        }
+        let (title, content) = check_lesson_changes(&body)?;
         let course = self.editable_course(caller, &body.course_id).await?;
         let mut tx = self.begin().await?;
         let now = now_micros();
@@ -638,6 +621,47 @@ async fn lessons_changed(
     tx.publish(&course.id, &course.school_id, &updated_event(&course))
         .await?;
     Ok(course)
+}
+
+/// Checks an UpdateLesson request: the lesson named, and its changed title and content.
+pub(crate) fn check_lesson_changes(
+    body: &UpdateLessonRequest,
+) -> Result<(Option<String>, Option<String>), CoursesError> {
+    let mut violations = Vec::new();
+    if body.lesson_id.is_empty() {
+        violations.push(("lesson_id", "is required".to_owned()));
+    }
+    check_changes(
+        violations,
+        body.title.as_deref(),
+        "content",
+        body.content.as_deref(),
+        MAX_CONTENT,
+    )
+}
+
+/// Checks the title and the free text (`text_field`, at most `max` characters) an update
+/// changes, as on creation; an absent one stays as it is. `violations` already found come
+/// first in the answer.
+pub(crate) fn check_changes(
+    mut violations: Vec<(&'static str, String)>,
+    title: Option<&str>,
+    text_field: &'static str,
+    text: Option<&str>,
+    max: usize,
+) -> Result<(Option<String>, Option<String>), CoursesError> {
+    let title = check_optional(title, "title", check_title, &mut violations);
+    let text = check_optional(
+        text,
+        text_field,
+        |text| check_text(text, max),
+        &mut violations,
+    );
+    if violations.is_empty() {
+        Ok((title, text))
+    } else {
+        Err(CoursesError::Invalid(violations))
+    }
 }
 
 /// Checks a title and a free text of at most `max` characters named `text_field` (a course's
