@@ -1,15 +1,8 @@
 //! Readiness: every service reports SERVING once the database answered and migrations ran,
 //! and NOT_SERVING while the database cannot be reached.
 
-use campus_testkit::{CampusOptions, Error, TestCampus, spawn_campus};
+use campus_testkit::{CampusOptions, Error, SERVICES, TestCampus, spawn_campus};
 use tonic_health::pb::health_check_response::ServingStatus;
-
-const SERVICES: [&str; 4] = [
-    "campus.users.v1.UsersService",
-    "campus.courses.v1.CoursesService",
-    "campus.progress.v1.ProgressService",
-    "campus.finance.v1.FinanceService",
-];
 
 #[tokio::test]
 async fn every_service_reports_serving_after_start() -> Result<(), Error> {

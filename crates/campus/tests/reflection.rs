@@ -1,6 +1,6 @@
 //! Reflection (v1) lists the four Campus services, so grpcurl and friends work unaided.
 
-use campus_testkit::{Error, spawn_campus};
+use campus_testkit::{Error, SERVICES, spawn_campus};
 use tonic_reflection::pb::v1::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -27,13 +27,7 @@ async fn reflection_lists_all_four_services() -> Result<(), Error> {
         .into_iter()
         .map(|service| service.name)
         .collect();
-    for expected in [
-        "campus.users.v1.UsersService",
-        "campus.courses.v1.CoursesService",
-        "campus.progress.v1.ProgressService",
-        "campus.finance.v1.FinanceService",
-        "grpc.health.v1.Health",
-    ] {
+    for expected in SERVICES.into_iter().chain(["grpc.health.v1.Health"]) {
         assert!(
             names.iter().any(|name| name == expected),
             "{expected} missing from {names:?}"

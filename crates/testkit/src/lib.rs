@@ -26,6 +26,14 @@ pub use private_redis::PrivateRedis;
 pub use redis::TestRedis;
 pub use tls::{CertFiles, TestCa};
 
+/// The full names of the four Campus services, as health and reflection know them.
+pub const SERVICES: [&str; 4] = [
+    "campus.users.v1.UsersService",
+    "campus.courses.v1.CoursesService",
+    "campus.progress.v1.ProgressService",
+    "campus.finance.v1.FinanceService",
+];
+
 /// Errors in test set-up, with the step that failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -12,7 +12,7 @@ mod world;
 
 use std::collections::BTreeSet;
 
-use campus_testkit::{Error, TestCampus, spawn_campus};
+use campus_testkit::{Error, SERVICES, TestCampus, spawn_campus};
 use policy::{Principal, Target, letter};
 use prost::Message as _;
 use tonic_reflection::pb::v1::{
@@ -21,14 +21,6 @@ use tonic_reflection::pb::v1::{
 };
 
 use crate::{calls::Cell, probe::Probe, world::World};
-
-/// The services the table covers.
-const SERVICES: [&str; 4] = [
-    "campus.users.v1.UsersService",
-    "campus.courses.v1.CoursesService",
-    "campus.progress.v1.ProgressService",
-    "campus.finance.v1.FinanceService",
-];
 
 #[tokio::test]
 async fn every_method_answers_every_principal_as_the_policy_says() -> Result<(), Error> {
