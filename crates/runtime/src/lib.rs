@@ -12,6 +12,7 @@
 //! - [`methods`]: the methods a server serves, from its descriptor sets.
 //! - [`metrics`]: per-method Prometheus metrics; [`admin`] serves them on `/metrics`.
 //! - `cors`: browser origins allowed over grpc-web.
+//! - `accept`: the listener's connections, pausing when the process runs out of descriptors.
 //! - [`client`]: channels to peer services; [`retry`] retries their idempotent calls;
 //!   [`in_process`] carries calls to a peer this process serves itself.
 //! - [`encoded`]: server streams of messages encoded once for every watcher.
@@ -23,6 +24,7 @@
 //! - [`tls`]: TLS of the listener (reloaded certificates, optional mutual TLS) and of peer
 //!   calls.
 
+mod accept;
 pub mod admin;
 pub mod api;
 pub mod auth;

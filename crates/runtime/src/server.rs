@@ -12,7 +12,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
 
 use crate::{
-    admin,
+    accept, admin,
     api::ExhaustedReason,
     auth::{AuthConfig, AuthLayer, keys::KeySet, revocation::Revocations},
     call_context::{CallContextLayer, CallLimits},
@@ -304,7 +304,7 @@ impl Server {
         let drained = async {
             let _ = drain_rx.await;
         };
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = accept::pausing(TcpIncoming::from(listener).with_nodelay(Some(true)));
         let mut grpc = match self.tls {
             Some(tls) => {
                 tokio::spawn(router.serve_with_incoming_shutdown(tls.incoming(incoming), drained))

@@ -37,6 +37,8 @@ pub struct CampusOptions {
     pub log_filter: &'static str,
     /// Serve TLS with this certificate (for `localhost`); the test's clients trust its CA.
     pub tls: Option<ServerTls>,
+    /// Start the process with at most this many open files (`prlimit --nofile`).
+    pub max_open_files: Option<u64>,
 }
 
 /// The certificate a test server serves and the CA its clients trust.
@@ -70,6 +72,7 @@ impl Default for CampusOptions {
             args: Vec::new(),
             log_filter: "info",
             tls: None,
+            max_open_files: None,
         }
     }
 }
@@ -208,7 +211,18 @@ impl TestCampus {
         let log_dir = tempfile::tempdir()?;
         let log_path = log_dir.path().join("campus.log");
         let log = File::create(&log_path)?;
-        let child = Command::new(campus_binary()?)
+        let mut command = match options.max_open_files {
+            Some(limit) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit
+                    .arg(format!("--nofile={limit}:{limit}"))
+                    .arg("--")
+                    .arg(campus_binary()?);
+                prlimit
+            }
+            None => Command::new(campus_binary()?),
+        };
+        let child = command
             .args(&args)
             .env("RUST_LOG", options.log_filter)
             .env("CAMPUS_LOG_FORMAT", "json")
@@ -310,6 +324,11 @@ impl TestCampus {
             })
             .collect();
         Ok((answer, statements))
+    }
+
+    /// The server's process id (`prlimit` runs it in its own process, so the same).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The database this server uses (`CAMPUS_DATABASE_URL`).

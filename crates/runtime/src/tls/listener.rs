@@ -16,6 +16,8 @@ use tokio::{net::TcpStream, sync::mpsc};
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 
+use crate::accept::Connections;
+
 use super::{PemFile, SETTING_CERT, SETTING_CLIENT_CA, SETTING_KEY, TlsConfig, TlsError, provider};
 
 /// How long a client has to finish its handshake.
@@ -79,7 +81,7 @@ impl TlsListener {
     /// handshake holds up no other). Accepting and reloading stop when the stream is dropped.
     pub fn incoming(
         self,
-        tcp: tonic::transport::server::TcpIncoming,
+        tcp: Connections,
     ) -> impl tokio_stream::Stream<Item = Result<TlsStream<TcpStream>, std::io::Error>> + Send + 'static
     {
         let (sender, receiver) = mpsc::channel(64);
@@ -91,7 +93,7 @@ impl TlsListener {
 
 /// Accepts TCP connections and hands each to its own handshake task.
 async fn accept(
-    mut tcp: tonic::transport::server::TcpIncoming,
+    mut tcp: Connections,
     acceptor: TlsAcceptor,
     connections: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
 ) {
@@ -100,10 +102,8 @@ async fn accept(
             () = connections.closed() => return,
             next = tcp.next() => match next {
                 Some(Ok(stream)) => stream,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "accepting a connection failed");
-                    continue;
-                }
+                // Logged, and paused after where it matters, by the stream itself.
+                Some(Err(_)) => continue,
                 None => return,
             },
         };
