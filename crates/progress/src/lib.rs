@@ -72,14 +72,8 @@ impl Progress {
 
 /// Whether `caller` teaches `course` or administers its school.
 fn is_course_staff(caller: &Caller, course: &CourseFacts) -> bool {
-    teaches_or_administers(caller, &course.school_id, Some(&course.instructor_id))
-}
-
-/// Whether `caller` is `instructor_id` (the course's instructor, when known) in `school_id`, or
-/// administers that school.
-fn teaches_or_administers(caller: &Caller, school_id: &str, instructor_id: Option<&str>) -> bool {
-    caller.can_access_school(school_id)
-        && (instructor_id == Some(caller.user_id.as_str())
+    caller.can_access_school(&course.school_id)
+        && (caller.user_id == course.instructor_id
             || caller.has_role(campus_proto::users::Role::SchoolAdmin)
             || caller.is_platform_admin())
 }

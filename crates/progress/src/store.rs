@@ -25,8 +25,6 @@ pub(crate) struct ProgressRow {
     pub(crate) completed_lessons: i64,
     pub(crate) last_activity_at: Option<i64>,
     pub(crate) lesson_count: Option<i64>,
-    /// The course's instructor, once progress has heard of the course.
-    pub(crate) instructor_id: Option<String>,
 }
 
 /// A learner's state on a lesson.
@@ -83,8 +81,9 @@ pub(crate) struct SummaryRow {
 /// The lesson count is a subquery, one primary-key lookup a row: as a join, PostgreSQL's
 /// planner hashed the whole `course_facts` table for a page of ten courses.
 const PROGRESS_SELECT: &str = "SELECT p.user_id, p.course_id, p.school_id, p.enrolled, p.completed_lessons, \
-     p.last_activity_at, f.lesson_count, f.instructor_id \
-     FROM course_progress p LEFT JOIN course_facts f ON f.course_id = p.course_id";
+     p.last_activity_at, \
+     (SELECT f.lesson_count FROM course_facts f WHERE f.course_id = p.course_id) AS lesson_count \
+     FROM course_progress p";
 const LESSON_COLUMNS: &str = "user_id, course_id, lesson_id, state, started_at, completed_at";
 const SESSION_COLUMNS: &str =
     "id, school_id, course_id, title, session_date, starts_at, ends_at, created_by, created_at";

@@ -1,5 +1,5 @@
-//! The gRPC listener's accepted connections, pausing after an accept error that is not about
-//! one connection (the process is out of file descriptors or memory). Such an error comes back
+//! The gRPC listener's accepted connections, pausing after an accept error that says the
+//! process is out of a resource (file descriptors, buffers, memory). Such an error comes back
 //! at once for as long as a connection waits in the backlog, and tonic's accept loop, like the
 //! TLS one, would spin on it at full speed.
 
@@ -16,28 +16,44 @@ pub(crate) type Connections = Pin<Box<dyn Stream<Item = io::Result<TcpStream>> +
 /// take connections again soon after descriptors are freed (axum's admin listener waits 1 s).
 const PAUSE: Duration = Duration::from_millis(100);
 
-/// `incoming`, pausing [`PAUSE`] after each error that is not about one connection; every error
-/// is still passed on, for the accept loop to skip.
+/// `incoming`, pausing [`PAUSE`] after each error that says the process or the system is out
+/// of a resource; every error is still passed on, for the accept loop to skip. The first of a
+/// run of such errors is a warning, the rest and every error about one connection are debug.
 pub(crate) fn pausing(incoming: TcpIncoming) -> Connections {
-    Box::pin(incoming.then(|accepted| async move {
-        if let Err(error) = &accepted
-            && !is_about_one_connection(error)
-        {
-            tracing::warn!(%error, pause = ?PAUSE, "accepting connections failed; pausing");
-            tokio::time::sleep(PAUSE).await;
+    let mut exhausted = false;
+    Box::pin(incoming.then(move |accepted| {
+        let pause = match &accepted {
+            Err(error) if is_exhaustion(error) => {
+                if !exhausted {
+                    tracing::warn!(%error, pause = ?PAUSE, "accepting connections failed; pausing");
+                }
+                exhausted = true;
+                Some(PAUSE)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "accepting a connection failed");
+                None
+            }
+            Ok(_) => {
+                exhausted = false;
+                None
+            }
+        };
+        async move {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+            accepted
         }
-        accepted
     }))
 }
 
-/// Whether `error` concerns only the connection being accepted (the next one may well work).
-fn is_about_one_connection(error: &io::Error) -> bool {
+/// Whether `error` says the process or the system ran out of descriptors, buffers or memory:
+/// accepting fails again at once until something is freed.
+fn is_exhaustion(error: &io::Error) -> bool {
     matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
 }
 
@@ -46,12 +62,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn running_out_of_descriptors_is_not_about_one_connection() {
-        // EMFILE (24) and ENFILE (23) on Linux: the process or the system is out of files.
-        assert!(!is_about_one_connection(&io::Error::from_raw_os_error(24)));
-        assert!(!is_about_one_connection(&io::Error::from_raw_os_error(23)));
-        assert!(is_about_one_connection(&io::Error::from(
-            io::ErrorKind::ConnectionAborted
+    fn running_out_of_descriptors_pauses_and_a_failed_connection_does_not() {
+        assert!(is_exhaustion(&io::Error::from_raw_os_error(libc::EMFILE)));
+        assert!(is_exhaustion(&io::Error::from_raw_os_error(libc::ENFILE)));
+        assert!(!is_exhaustion(&io::Error::from_raw_os_error(
+            libc::ECONNABORTED
         )));
+        assert!(!is_exhaustion(&io::Error::from_raw_os_error(libc::EPROTO)));
     }
 }

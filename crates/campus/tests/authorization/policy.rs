@@ -172,10 +172,11 @@ CoursesService/Unenroll                 -UU APN APN APN APN AAN AAN AAA
 CoursesService/ListEnrollments          -UU APP APP AAE AAE AAE AAE AAA
 CoursesService/ListCoursesForUser       -UU APP APP AAE AAE AAE AAE AAA
 # Progress and attendance: learners their own; instructors the courses they teach; admins
-# their school. A list scoped to someone else's courses answers without them.
+# their school. A list scoped to someone else's courses answers without them. Progress
+# summaries, like course lists, are open to the school's staff.
 ProgressService/RecordLessonProgress    -UU APN APN APN APN AAN AAN AAA
 ProgressService/GetCourseProgress       -UU APN APN APN APN AAN AAN AAA
-ProgressService/BatchGetProgress        -UU APP APP AEE AEE AAE AAE AAA
+ProgressService/BatchGetProgress        -UU APP APP AAE AAE AAE AAE AAA
 ProgressService/CreateAttendanceSession -UU PPN PPN APN APN AAN AAN AAA
 ProgressService/ListAttendanceSessions  -UU APN APN APN APN AAN AAN AAA
 ProgressService/MarkAttendance          -UU PPN PPN APN APN AAN AAN AAA

@@ -7,19 +7,25 @@ use campus_testkit::Error;
 use sqlx::{PgPool, Row as _, SqlitePool};
 use tonic::Status;
 
-/// The tables a call of one of the four services writes itself, with the column that records
-/// when a row last changed where there is one: a change shows as a new count or a new latest
-/// change. Left out: the outbox and processed events (the relay and consumers write them in the
+/// The tables a call of one of the four services writes itself, with an expression of a row
+/// that grows whenever the row changes, where the table has one: a write shows as a new count
+/// or a new largest value. Left out: the outbox and processed events (the relay and consumers write them in the
 /// background) and progress's course facts and course progress (projections of course events,
 /// written by a consumer).
 const TABLES: [(&str, Option<&str>); 17] = [
     ("schools", Some("updated_at")),
     ("users", Some("updated_at")),
-    ("refresh_tokens", None),
+    (
+        "refresh_tokens",
+        Some("COALESCE(used_at, 0) + COALESCE(revoked_at, 0)"),
+    ),
     ("courses", Some("updated_at")),
     ("lessons", Some("updated_at")),
     ("enrollments", None),
-    ("lesson_progress", None),
+    (
+        "lesson_progress",
+        Some("started_at + COALESCE(completed_at, 0)"),
+    ),
     ("attendance_sessions", None),
     ("attendance_marks", Some("marked_at")),
     ("accounts", Some("updated_at")),
@@ -99,7 +105,7 @@ impl Probe {
         })
     }
 
-    /// Every table's row count and latest change, in the order of [`TABLES`], in one
+    /// Every table's row count and largest change value, in the order of [`TABLES`], in one
     /// statement.
     async fn counts(&self) -> Result<Vec<(i64, i64)>, Error> {
         let columns: Vec<String> = TABLES
@@ -107,7 +113,7 @@ impl Probe {
             .map(|(table, changed)| {
                 let latest = changed.map_or_else(
                     || "CAST(0 AS BIGINT)".to_owned(),
-                    |column| format!("(SELECT COALESCE(MAX({column}), 0) FROM {table})"),
+                    |grows| format!("(SELECT COALESCE(MAX({grows}), 0) FROM {table})"),
                 );
                 format!("(SELECT COUNT(*) FROM {table}), {latest}")
             })

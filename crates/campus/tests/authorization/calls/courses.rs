@@ -61,11 +61,7 @@ pub(crate) async fn call(method: &str, cell: &Cell<'_>) -> Result<Option<Observe
             probe.run(draft, courses.publish_course(request)).await?
         }
         "ArchiveCourse" => {
-            let published = cell
-                .world
-                .setup
-                .course(&bundle.school_id, &bundle.instructor.id, true)
-                .await?;
+            let published = fresh_course(cell).await?;
             let request = ArchiveCourseRequest {
                 course_id: published.clone(),
                 version: version_of(&mut setup, &published).await?,
@@ -143,28 +139,21 @@ pub(crate) async fn call(method: &str, cell: &Cell<'_>) -> Result<Option<Observe
             let lesson_id = bundle.lesson_id.clone();
             probe.run(lesson_id, courses.list_lessons(request)).await?
         }
+        // A course of their own, so the world's enrolments stay as progress knows them.
         "Enroll" => {
-            let request = EnrollRequest {
-                course_id: course_id.clone(),
-                user_id: learner_id.clone(),
-            };
-            setup.unenroll(unenroll(&course_id, &learner_id)).await?;
-            let observed = probe
-                .run(learner_id.clone(), courses.enroll(request))
-                .await?;
-            setup.enroll(enroll(&course_id, &learner_id)).await?;
-            observed
+            let fresh = fresh_course(cell).await?;
+            let call = courses.enroll(enroll(&fresh, &learner_id));
+            probe.run(learner_id, call).await?
         }
         "Unenroll" => {
-            let request = unenroll(&course_id, &learner_id);
-            let call = courses.unenroll(request);
-            let observed = probe
+            let fresh = fresh_course(cell).await?;
+            setup.enroll(enroll(&fresh, &learner_id)).await?;
+            let call = courses.unenroll(unenroll(&fresh, &learner_id));
+            probe
                 .run_shown("removed: true", call, |answer| {
                     format!("removed: {}", answer.removed)
                 })
-                .await?;
-            setup.enroll(enroll(&course_id, &learner_id)).await?;
-            observed
+                .await?
         }
         "ListEnrollments" => {
             let request = ListEnrollmentsRequest {
@@ -189,6 +178,15 @@ pub(crate) async fn call(method: &str, cell: &Cell<'_>) -> Result<Option<Observe
         _ => return Ok(None),
     };
     Ok(Some(observed))
+}
+
+/// A new published course of the cell's bundle: same school, same instructor.
+async fn fresh_course(cell: &Cell<'_>) -> Result<String, Error> {
+    let bundle = cell.subject.bundle;
+    cell.world
+        .setup
+        .course(&bundle.school_id, &bundle.instructor.id, true)
+        .await
 }
 
 fn enroll(course_id: &str, user_id: &str) -> EnrollRequest {
