@@ -1,7 +1,8 @@
 //! TLS on the gRPC port: HTTP/2 and HTTP/1.1 by ALPN (grpc-web still works over HTTP/1.1),
 //! mutual TLS, a certificate replaced on disk served to new connections while open ones keep
 //! going, health for probes on the cleartext admin port, calls to `https://` peers with the
-//! process's own certificate, and unusable settings named in the error.
+//! process's own certificate (renewed in place, presented without a restart), and unusable
+//! settings named in the error.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -233,6 +234,82 @@ async fn peers_are_called_over_https_with_the_process_certificate() -> Result<()
         .ok_or("a users service with an untrusted certificate was believed")?;
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     distrustful.shutdown().await?;
+    users.shutdown().await
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_presented_to_peers_without_a_restart() -> Result<(), Error> {
+    let ca = TestCa::new("campus")?;
+    let stranger = TestCa::new("stranger")?;
+    let ca_file = ca.ca_file().display().to_string();
+    // Users takes only client certificates of `ca`, the mesh's CA (the test's client has one).
+    let mut users_tls = ServerTls::issued_by(&ca, "users")?;
+    users_tls.client = Some(ca.issue("test-client", &["localhost"])?);
+    let users = tls_campus(users_tls, &["--tls-client-ca-file", &ca_file]).await?;
+    let token = users.platform_admin_token().await?;
+
+    // Finance starts with a certificate of another CA: its calls to users are refused. The
+    // test's client trusts both CAs, so it reaches finance before and after the renewal.
+    let both = stranger.dir().join("both-cas.pem");
+    std::fs::write(
+        &both,
+        [
+            std::fs::read(stranger.ca_file())?,
+            std::fs::read(ca.ca_file())?,
+        ]
+        .concat(),
+    )?;
+    let finance_files = stranger.issue("finance", &["localhost", "127.0.0.1"])?;
+    let finance = TestCampus::start(CampusOptions {
+        role: "finance",
+        database_url: Some(users.database_url().to_owned()),
+        tls: Some(ServerTls {
+            ca_file: both,
+            server: finance_files.clone(),
+            client: None,
+        }),
+        args: vec![
+            "--users-addr".into(),
+            users.url(),
+            "--peer-ca-file".into(),
+            ca_file.clone(),
+            "--tls-reload-interval".into(),
+            "200ms".into(),
+        ],
+        ..CampusOptions::default()
+    })
+    .await?;
+    finance
+        .wait_for_status("campus.finance.v1.FinanceService", ServingStatus::Serving)
+        .await?;
+    let mut accounts = FinanceServiceClient::new(finance.channel_as(&token).await?);
+    let refused = accounts.list_accounts(ListAccountsRequest::default()).await;
+    assert!(
+        refused.is_err(),
+        "users took a client certificate of another CA"
+    );
+
+    // cert-manager renews the certificate in place, now issued by the mesh's CA.
+    let renewed = ca.issue("finance-renewed", &["localhost", "127.0.0.1"])?;
+    std::fs::copy(&renewed.key, &finance_files.key)?;
+    std::fs::copy(&renewed.cert, &finance_files.cert)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match accounts.list_accounts(ListAccountsRequest::default()).await {
+            Ok(_) => break,
+            Err(status) if tokio::time::Instant::now() > deadline => {
+                return Err(format!(
+                    "peer calls never presented the renewed certificate: {status:?}"
+                )
+                .into());
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    finance
+        .wait_for_logged("peer calls present the new certificate", 1)
+        .await?;
+    finance.shutdown().await?;
     users.shutdown().await
 }
 

@@ -22,7 +22,7 @@ use crate::{
     in_process::{InProcess, PeerTransport},
     propagation,
     retry::Retries,
-    tls::{TlsConfig, TlsError, peer::client_tls},
+    tls::{TlsConfig, TlsError, peer::PeerTls},
 };
 
 /// A channel to a peer service, ready to wrap in that peer's generated client.
@@ -152,36 +152,53 @@ fn endpoint(uri: Uri, tls: Option<&ClientTlsConfig>, server_name: &str) -> Endpo
     }
 }
 
-/// A channel to a peer. An IP address gets one lazily connected channel. A DNS name (a
-/// Kubernetes headless Service) is resolved now and every 5 s; each address gets its own
-/// connection and calls are balanced across them by power of two choices on in-flight
-/// requests, so one long-lived HTTP/2 connection does not pin every call to one replica.
-/// `https://` peers are reached over TLS as `tls` says.
-pub fn peer_channel(uri: Uri, tls: Option<&ClientTlsConfig>) -> PeerChannel {
+/// A channel to a peer. A DNS name (a Kubernetes headless Service) is resolved now and every
+/// 5 s, an IP address is taken as it is; each address gets its own connection and calls are
+/// balanced across them by power of two choices on in-flight requests, so one long-lived
+/// HTTP/2 connection does not pin every call to one replica. `https://` peers are reached over
+/// TLS as `tls` says; when its certificate changes, every address's connection is made anew
+/// with the new one.
+pub fn peer_channel(uri: Uri, tls: Option<&PeerTls>) -> PeerChannel {
     let host = uri
         .host()
         .unwrap_or_default()
         .trim_matches(|c| c == '[' || c == ']')
         .to_owned();
-    if host.parse::<std::net::IpAddr>().is_ok() || tokio::runtime::Handle::try_current().is_err() {
+    if tokio::runtime::Handle::try_current().is_err() {
+        let tls = tls.map(PeerTls::current);
         return InterceptedService::new(
-            PeerTransport::Network(endpoint(uri, tls, &host).connect_lazy()),
+            PeerTransport::Network(endpoint(uri, tls.as_ref(), &host).connect_lazy()),
             PeerInterceptor,
         );
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
-    tokio::spawn(follow_dns(uri, tls.cloned(), changes));
+    tokio::spawn(follow_peer(uri, host, tls.cloned(), changes));
     InterceptedService::new(PeerTransport::Network(channel), PeerInterceptor)
 }
 
-/// Keeps the balanced channel's endpoints equal to what `uri`'s name resolves to; ends when
-/// the channel is dropped.
-async fn follow_dns(
+/// The addresses `host` stands for now: itself when it is an IP address, else what DNS
+/// answers (an error is logged and answers none).
+async fn addresses_of(host: &str, port: u16) -> HashSet<SocketAddr> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return HashSet::from([SocketAddr::new(ip, port)]);
+    }
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addresses) => addresses.collect(),
+        Err(error) => {
+            tracing::warn!(%error, host, "cannot resolve a peer; keeping its known addresses");
+            HashSet::new()
+        }
+    }
+}
+
+/// Keeps the balanced channel's endpoints equal to the addresses `host` stands for, with the
+/// current TLS settings; ends when the channel is dropped.
+async fn follow_peer(
     uri: Uri,
-    tls: Option<ClientTlsConfig>,
+    host: String,
+    mut tls: Option<PeerTls>,
     changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
 ) {
-    let host = uri.host().unwrap_or_default().to_owned();
     let port = uri
         .port_u16()
         .unwrap_or(if uri.scheme_str() == Some("https") {
@@ -190,38 +207,58 @@ async fn follow_dns(
             80
         });
     let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+    let endpoint_of = |address: SocketAddr, tls: Option<&ClientTlsConfig>| {
+        format!("{scheme}://{address}")
+            .parse::<Uri>()
+            .ok()
+            .map(|address_uri| endpoint(address_uri, tls, &host))
+    };
     let mut current: HashSet<SocketAddr> = HashSet::new();
+    let mut tls_changed = false;
     loop {
-        match tokio::net::lookup_host((host.as_str(), port)).await {
-            Ok(addresses) => {
-                let resolved: HashSet<SocketAddr> = addresses.collect();
-                for change in changes_between(&current, &resolved) {
-                    let sent = match change {
-                        Change::Insert(address, ()) => {
-                            let Ok(address_uri) = format!("{scheme}://{address}").parse::<Uri>()
-                            else {
-                                continue;
-                            };
-                            changes
-                                .send(Change::Insert(
-                                    address,
-                                    endpoint(address_uri, tls.as_ref(), &host),
-                                ))
-                                .await
-                        }
-                        Change::Remove(address) => changes.send(Change::Remove(address)).await,
-                    };
-                    if sent.is_err() {
-                        return;
+        let settings = tls.as_ref().map(PeerTls::current);
+        let resolved = addresses_of(&host, port).await;
+        let mut sends: Vec<Change<SocketAddr, Endpoint>> = Vec::new();
+        for change in changes_between(&current, &resolved) {
+            match change {
+                Change::Insert(address, ()) => {
+                    if let Some(endpoint) = endpoint_of(address, settings.as_ref()) {
+                        sends.push(Change::Insert(address, endpoint));
                     }
                 }
-                current = resolved;
-            }
-            Err(error) => {
-                tracing::warn!(%error, host, "cannot resolve a peer; keeping its known addresses")
+                Change::Remove(address) => sends.push(Change::Remove(address)),
             }
         }
-        tokio::time::sleep(RERESOLVE_EVERY).await;
+        if !resolved.is_empty() {
+            current = resolved;
+        }
+        if tls_changed {
+            // A new certificate: every address gets a new connection that presents it.
+            for address in &current {
+                if let Some(endpoint) = endpoint_of(*address, settings.as_ref()) {
+                    sends.push(Change::Insert(*address, endpoint));
+                }
+            }
+        }
+        for change in sends {
+            if changes.send(change).await.is_err() {
+                return;
+            }
+        }
+        tls_changed = tokio::select! {
+            () = tokio::time::sleep(RERESOLVE_EVERY) => false,
+            changed = async {
+                // Settings that will never change again (no certificate to watch) wait forever.
+                let changed = match tls.as_mut() {
+                    Some(tls) => tls.changed().await,
+                    None => false,
+                };
+                if !changed {
+                    std::future::pending::<()>().await;
+                }
+                true
+            } => changed,
+        };
         if changes.is_closed() {
             return;
         }
@@ -257,7 +294,7 @@ fn changes_between(
 pub struct Peers {
     configured: PeersConfig,
     /// How `https://` peers are reached.
-    tls: ClientTlsConfig,
+    tls: PeerTls,
     own: InProcess,
     /// One retry budget per peer service, whoever in the process calls it.
     retries: [Retries; 4],
@@ -270,7 +307,7 @@ impl Peers {
     pub fn resolve(config: &PeersConfig, identity: &TlsConfig) -> Result<Self, TlsError> {
         Ok(Self {
             configured: config.clone(),
-            tls: client_tls(config.ca_file.as_deref(), identity)?,
+            tls: PeerTls::load(config.ca_file.as_deref(), identity)?,
             own: InProcess::default(),
             retries: Default::default(),
         })
