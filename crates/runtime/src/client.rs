@@ -218,26 +218,32 @@ async fn follow_peer(
     loop {
         let settings = tls.as_ref().map(PeerTls::current);
         let resolved = addresses_of(&host, port).await;
-        let mut sends: Vec<Change<SocketAddr, Endpoint>> = Vec::new();
-        for change in changes_between(&current, &resolved) {
-            match change {
-                Change::Insert(address, ()) => {
-                    if let Some(endpoint) = endpoint_of(address, settings.as_ref()) {
-                        sends.push(Change::Insert(address, endpoint));
-                    }
-                }
-                Change::Remove(address) => sends.push(Change::Remove(address)),
-            }
-        }
+        let found = changes_between(&current, &resolved);
         if !resolved.is_empty() {
             current = resolved;
         }
-        if tls_changed {
-            // A new certificate: every address gets a new connection that presents it.
-            for address in &current {
-                if let Some(endpoint) = endpoint_of(*address, settings.as_ref()) {
-                    sends.push(Change::Insert(*address, endpoint));
-                }
+        // New addresses get a connection; after a new certificate, every address gets a new
+        // one that presents it.
+        let mut sends: Vec<Change<SocketAddr, Endpoint>> = Vec::new();
+        let inserted: Vec<SocketAddr> = if tls_changed {
+            current.iter().copied().collect()
+        } else {
+            found
+                .iter()
+                .filter_map(|change| match change {
+                    Change::Insert(address, ()) => Some(*address),
+                    Change::Remove(_) => None,
+                })
+                .collect()
+        };
+        for address in inserted {
+            if let Some(endpoint) = endpoint_of(address, settings.as_ref()) {
+                sends.push(Change::Insert(address, endpoint));
+            }
+        }
+        for change in found {
+            if let Change::Remove(address) = change {
+                sends.push(Change::Remove(address));
             }
         }
         for change in sends {
