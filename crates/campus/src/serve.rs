@@ -4,7 +4,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use campus_courses::CoursesConfig;
+use campus_courses::{CoursesConfig, MaterialsConfig};
 use campus_finance::FinanceConfig;
 use campus_runtime::backoff::Backoff;
 use campus_runtime::{
@@ -13,7 +13,10 @@ use campus_runtime::{
     config::{PeersConfig, ServerConfig},
     server::{Health, Server},
 };
-use campus_store::{Database, DatabaseConfig, Redis, RedisConfig, RetentionConfig, Store};
+use campus_store::{
+    Database, DatabaseConfig, Redis, RedisConfig, RetentionConfig, Store,
+    content::{Content, ContentConfig},
+};
 use campus_users::UsersConfig;
 use prometheus::Registry;
 use tokio::net::TcpListener;
@@ -50,6 +53,12 @@ pub struct ServeSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub courses: CoursesConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub content: ContentConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub materials: MaterialsConfig,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub finance: FinanceConfig,
@@ -111,8 +120,12 @@ pub async fn serve(
 
     let max_message_size = settings.server.max_message_size;
     let revocations = Revocations::new(&registry)?;
-    let mut server =
-        Server::new(settings.server, registry, campus_proto::FILE_DESCRIPTOR_SET).await?;
+    let mut server = Server::new(
+        settings.server,
+        registry.clone(),
+        campus_proto::FILE_DESCRIPTOR_SET,
+    )
+    .await?;
     // Calls to a peer this process serves go through its own stack, not a socket.
     server.serve_peers_in_process(peers.own());
     // Every call but the public ones needs a token signed by the users service, of a session
@@ -145,8 +158,27 @@ pub async fn serve(
         campus_courses::consumer(&store, &courses)
             .start(&store.bus, until_stopped())
             .await;
+        let content = Content::open(&settings.content)?;
+        let materials = campus_courses::materials::Materials::new(
+            &courses,
+            content,
+            &settings.content,
+            &settings.materials,
+            &registry,
+        )?;
         server
             .add_service(campus_courses::service(courses, max_message_size))
+            .await;
+        let (prefix, route) = materials.http_route();
+        server.add_http_route(prefix, route);
+        let sweeper = materials.clone();
+        let stop_sweep = until_stopped();
+        tokio::spawn(async move { sweeper.sweep_until(stop_sweep).await });
+        server
+            .add_service(campus_courses::materials::service(
+                materials,
+                max_message_size,
+            ))
             .await;
     }
     if role.serves(Role::Progress) {

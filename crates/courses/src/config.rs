@@ -37,3 +37,48 @@ pub struct CoursesConfig {
     )]
     pub enroll_wait: Duration,
 }
+
+/// Download URLs and the sweep of abandoned uploads and unreferenced files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MaterialsConfig {
+    /// Keys of download URLs, `ID=SECRET[,ID=SECRET...]` (secrets of 32 bytes or more): the
+    /// first signs, all verify, so a new key goes first and the previous one stays until the
+    /// URLs it signed have expired. Every replica needs the same list. Unset: a key of this
+    /// process alone, so URLs only work on the replica that made them.
+    #[arg(
+        long = "content-signing-key",
+        env = "CAMPUS_CONTENT_SIGNING_KEY",
+        value_name = "CAMPUS_CONTENT_SIGNING_KEY",
+        hide_env_values = true
+    )]
+    pub signing_key: Option<String>,
+
+    /// A file holding the key list (a mounted Secret), read at start.
+    #[arg(
+        long = "content-signing-key-file",
+        env = "CAMPUS_CONTENT_SIGNING_KEY_FILE",
+        value_name = "CAMPUS_CONTENT_SIGNING_KEY_FILE",
+        conflicts_with = "signing_key"
+    )]
+    pub signing_key_file: Option<std::path::PathBuf>,
+
+    /// How long a download URL works.
+    #[arg(
+        long = "content-url-ttl",
+        env = "CAMPUS_CONTENT_URL_TTL",
+        value_name = "CAMPUS_CONTENT_URL_TTL",
+        default_value = "10m",
+        value_parser = humantime::parse_duration
+    )]
+    pub url_ttl: Duration,
+
+    /// How often each replica looks for abandoned uploads and files nothing refers to.
+    #[arg(
+        long = "content-sweep-interval",
+        env = "CAMPUS_CONTENT_SWEEP_INTERVAL",
+        value_name = "CAMPUS_CONTENT_SWEEP_INTERVAL",
+        default_value = "10m",
+        value_parser = humantime::parse_duration
+    )]
+    pub sweep_interval: Duration,
+}

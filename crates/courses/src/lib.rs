@@ -12,6 +12,8 @@
 //!   `read_your_writes`: Enroll waits until progress knows the enrolment.
 //! - `invalidation`: the consumer that drops cached lists when progress changes.
 //! - `service`: the gRPC trait, delegating to the above.
+//! - [`materials`]: files of courses and lessons (`MaterialsService`) and their signed
+//!   HTTP downloads.
 //! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod catalogue;
@@ -22,6 +24,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod invalidation;
+pub mod materials;
 mod messages;
 mod my_courses;
 mod read_your_writes;
@@ -34,7 +37,7 @@ use campus_proto::courses::{
 use campus_runtime::client::{Peer, Peers};
 use campus_store::{Cache, Migrations, Store};
 
-pub use config::CoursesConfig;
+pub use config::{CoursesConfig, MaterialsConfig};
 pub use error::CoursesError;
 pub use invalidation::consumer;
 

@@ -19,6 +19,7 @@
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
+//! - [`http_routes`]: plain HTTP routes of a service on the gRPC port (signed downloads).
 //! - [`header_limit`]: request headers over the limit refused per call, not per connection.
 //! - [`stream_limits`]: bounds on open response streams, per process and per caller.
 //! - [`tls`]: TLS of the listener (reloaded certificates, optional mutual TLS) and of peer
@@ -37,6 +38,7 @@ mod cors;
 pub mod encoded;
 pub mod failure;
 pub mod header_limit;
+pub mod http_routes;
 pub mod in_process;
 pub mod methods;
 pub mod metrics;

@@ -19,6 +19,7 @@ use crate::{
     config::ServerConfig,
     cors::{InvalidCors, OriginGuardLayer, OriginPolicy},
     header_limit::{self, HeaderLimitLayer},
+    http_routes::{HttpHandler, HttpRoutes},
     in_process::InProcess,
     methods::MethodTable,
     metrics::{GrpcMetrics, MetricsLayer},
@@ -123,6 +124,8 @@ pub struct Server {
     public: Vec<String>,
     /// Where this process's peer calls to itself go; see [`Server::serve_peers_in_process`].
     own: Option<InProcess>,
+    /// Plain HTTP routes of the services; see [`Server::add_http_route`].
+    http_routes: HttpRoutes,
 }
 
 impl Server {
@@ -181,6 +184,7 @@ impl Server {
                 "/grpc.reflection.v1.ServerReflection/".to_owned(),
             ],
             own: None,
+            http_routes: HttpRoutes::default(),
         })
     }
 
@@ -230,6 +234,12 @@ impl Server {
         self.own = Some(own);
     }
 
+    /// Serves every request whose path starts with `prefix` with `handler`, before the
+    /// dashboard and outside the gRPC stack: the handler authorizes its requests itself.
+    pub fn add_http_route(&mut self, prefix: &'static str, handler: HttpHandler) {
+        self.http_routes.add(prefix, handler);
+    }
+
     /// The handle that flips readiness.
     pub fn health(&self) -> Health {
         self.health.clone()
@@ -251,6 +261,9 @@ impl Server {
             self.methods.clone(),
         );
         let layers = ServiceBuilder::new()
+            // The services' plain HTTP routes (signed downloads), which carry their own
+            // credentials.
+            .layer(self.http_routes)
             // The dashboard's pages and files: plain GETs outside every gRPC path.
             .layer(DashboardLayer::new(self.dashboard))
             // Refuse browsers from origins not allowed, before any other work.

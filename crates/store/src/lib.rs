@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`cache`]: the two-level cache (moka, then Redis) with single-flight and tag invalidation.
 //! - [`config`]: `CAMPUS_DATABASE_*` and `CAMPUS_REDIS_*` flags.
+//! - [`content`]: files kept outside the database (a directory or S3), addressed by SHA-256.
 //! - [`database`]: the pool on SQLite or PostgreSQL, and migrations per crate.
 //! - [`redis`]: the Redis pool, when one is configured.
 //! - `tx`: transactions on either backend, and the [`on_pool!`] / [`on_tx!`] macros that
@@ -15,6 +16,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod content;
 pub mod database;
 pub mod events;
 pub mod idempotency;

@@ -39,6 +39,8 @@ pub struct CampusOptions {
     pub tls: Option<ServerTls>,
     /// Start the process with at most this many open files (`prlimit --nofile`).
     pub max_open_files: Option<u64>,
+    /// More environment variables of the process (the `AWS_*` settings of an S3 store).
+    pub env: Vec<(String, String)>,
 }
 
 /// The certificate a test server serves and the CA its clients trust.
@@ -73,6 +75,7 @@ impl Default for CampusOptions {
             log_filter: "info",
             tls: None,
             max_open_files: None,
+            env: Vec::new(),
         }
     }
 }
@@ -207,8 +210,15 @@ impl TestCampus {
                 tls.server.key.display().to_string(),
             ]);
         }
-        args.extend(options.args);
         let log_dir = tempfile::tempdir()?;
+        // Files go to the test's own directory unless the test names a store.
+        if !options.args.iter().any(|arg| arg == "--content-url") {
+            args.extend([
+                "--content-url".to_owned(),
+                format!("file://{}", log_dir.path().join("content").display()),
+            ]);
+        }
+        args.extend(options.args);
         let log_path = log_dir.path().join("campus.log");
         let log = File::create(&log_path)?;
         let mut command = match options.max_open_files {
@@ -226,6 +236,7 @@ impl TestCampus {
             .args(&args)
             .env("RUST_LOG", options.log_filter)
             .env("CAMPUS_LOG_FORMAT", "json")
+            .envs(options.env)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

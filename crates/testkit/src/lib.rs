@@ -10,6 +10,7 @@
 //! - [`tls`]: a certificate authority of one test's own and the certificates it signs.
 
 pub mod campus;
+pub mod content;
 pub mod database;
 pub mod private_postgres;
 pub mod private_redis;
@@ -20,16 +21,18 @@ pub use campus::{
     AuthedChannel, CampusOptions, PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD, ServerTls,
     TestCampus, spawn_campus, spawn_replica,
 };
+pub use content::TestContent;
 pub use database::TestDatabase;
 pub use private_postgres::PrivatePostgres;
 pub use private_redis::PrivateRedis;
 pub use redis::TestRedis;
 pub use tls::{CertFiles, TestCa};
 
-/// The full names of the four Campus services, as health and reflection know them.
-pub const SERVICES: [&str; 4] = [
+/// The full names of the Campus services, as health and reflection know them.
+pub const SERVICES: [&str; 5] = [
     "campus.users.v1.UsersService",
     "campus.courses.v1.CoursesService",
+    "campus.courses.v1.MaterialsService",
     "campus.progress.v1.ProgressService",
     "campus.finance.v1.FinanceService",
 ];

@@ -171,6 +171,18 @@ CoursesService/Enroll                   -UU APN APN APN APN AAN AAN AAA
 CoursesService/Unenroll                 -UU APN APN APN APN AAN AAN AAA
 CoursesService/ListEnrollments          -UU APP APP AAE AAE AAE AAE AAA
 CoursesService/ListCoursesForUser       -UU APP APP AAE AAE AAE AAE AAA
+# Materials: the course's staff and admins change them; its enrolled learners read them; a
+# course the caller neither teaches nor takes is NOT_FOUND. Uploads are their uploader's alone.
+MaterialsService/UploadResource         -UU PNN PNN ANN ANN AAN AAN AAA
+MaterialsService/StartUpload            -UU PNN PNN ANN ANN AAN AAN AAA
+MaterialsService/AppendUpload           -UU NNN NNN ANN ANN NNN NNN NNN
+MaterialsService/GetUpload              -UU NNN NNN ANN ANN NNN NNN NNN
+MaterialsService/FinishUpload           -UU NNN NNN ANN ANN NNN NNN NNN
+MaterialsService/ListResources          -UU ANN ANN ANN ANN AAN AAN AAA
+MaterialsService/DeleteResource         -UU PNN PNN ANN ANN AAN AAN AAA
+MaterialsService/DownloadResource       -UU ANN ANN ANN ANN AAN AAN AAA
+MaterialsService/GetDownloadUrl         -UU ANN ANN ANN ANN AAN AAN AAA
+MaterialsService/GetResourceStats       -UU PNN PNN ANN ANN AAN AAN AAA
 # Progress and attendance: learners their own; instructors the courses they teach; admins
 # their school. A list scoped to someone else's courses answers without them. Progress
 # summaries, like course lists, are open to the school's staff.

@@ -11,8 +11,9 @@ use tonic::Status;
 /// that grows whenever the row changes, where the table has one: a write shows as a new count
 /// or a new largest value. Left out: the outbox and processed events (the relay and consumers write them in the
 /// background) and progress's course facts and course progress (projections of course events,
-/// written by a consumer).
-const TABLES: [(&str, Option<&str>); 17] = [
+/// written by a consumer), and download counts (written in the background once an allowed
+/// download's stream ends).
+const TABLES: [(&str, Option<&str>); 20] = [
     ("schools", Some("updated_at")),
     ("users", Some("updated_at")),
     (
@@ -22,6 +23,9 @@ const TABLES: [(&str, Option<&str>); 17] = [
     ("courses", Some("updated_at")),
     ("lessons", Some("updated_at")),
     ("enrollments", None),
+    ("resources", Some("updated_at")),
+    ("resource_uploads", Some("updated_at")),
+    ("content_blobs", Some("COALESCE(orphaned_at, 0)")),
     (
         "lesson_progress",
         Some("started_at + COALESCE(completed_at, 0)"),

@@ -3,8 +3,8 @@
 
 use campus_proto::events::{
     AttendanceMarked, CourseCreated, CourseUpdated, EnrollmentCreated, EnrollmentRemoved,
-    ProgressRecorded, SessionsRevoked, TransactionRecorded, TransferRecorded, UserCreated,
-    UserDeactivated, UserLoggedIn,
+    ProgressRecorded, ResourceDeleted, ResourceUpdated, SessionsRevoked, TransactionRecorded,
+    TransferRecorded, UserCreated, UserDeactivated, UserLoggedIn,
 };
 
 /// A payload message of `campus.events.v1` and the event type it is published as.
@@ -38,6 +38,8 @@ event_payloads! {
     CourseUpdated => "course.updated",
     EnrollmentCreated => "enrollment.created",
     EnrollmentRemoved => "enrollment.removed",
+    ResourceUpdated => "resource.updated",
+    ResourceDeleted => "resource.deleted",
     AttendanceMarked => "attendance.marked",
     ProgressRecorded => "progress.recorded",
     TransactionRecorded => "transaction.recorded",
@@ -64,6 +66,6 @@ mod tests {
             "campus.events.v1.EnrollmentCreated"
         );
         assert_eq!(EnrollmentCreated::EVENT_TYPE, "enrollment.created");
-        assert_eq!(EVENT_TYPES.len(), 12);
+        assert_eq!(EVENT_TYPES.len(), 14);
     }
 }

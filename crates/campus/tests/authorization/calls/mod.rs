@@ -4,6 +4,7 @@
 
 mod courses;
 mod finance;
+mod materials;
 mod progress;
 mod users;
 
@@ -61,6 +62,7 @@ pub(crate) async fn call(method: &str, cell: &Cell<'_>) -> Result<Option<Observe
     match service {
         "UsersService" => users::call(name, cell).await,
         "CoursesService" => courses::call(name, cell).await,
+        "MaterialsService" => materials::call(name, cell).await,
         "ProgressService" => progress::call(name, cell).await,
         "FinanceService" => finance::call(name, cell).await,
         _ => Ok(None),

@@ -1,0 +1,304 @@
+//! Reading materials: lists, the gRPC download stream, signed URLs, deletion and download
+//! counts. Both transports read through [`Materials::read_counted`], which streams a byte
+//! range in bounded chunks and counts what was sent when the stream ends or is dropped.
+
+use std::{
+    ops::Range,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::{Bytes, BytesMut};
+use campus_proto::{
+    courses::{
+        DeleteResourceRequest, DownloadResourceResponse, GetDownloadUrlRequest,
+        GetDownloadUrlResponse, GetResourceStatsRequest, GetResourceStatsResponse,
+        ListResourcesRequest, ListResourcesResponse, ResourceStats,
+    },
+    events::ResourceDeleted,
+};
+use campus_runtime::{
+    api::{next_page_token, page_after, page_size, timestamp},
+    auth::Caller,
+    failure::Failure,
+};
+use campus_store::now_micros;
+use futures::{Stream, StreamExt as _, stream::BoxStream};
+
+use super::{
+    Materials, resource_message,
+    signing::{Grant, expiry_after},
+    store::{self, ResourceRow},
+};
+use crate::{domain::can_edit, error::CoursesError};
+
+/// Largest chunk sent at once, over gRPC and HTTP: big enough to keep per-message costs low,
+/// small enough that a thousand downloads hold little memory.
+const CHUNK: usize = 256 * 1024;
+
+/// Which transport a download went out on, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Transport {
+    Grpc,
+    Http,
+}
+
+impl Transport {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::Http => "http",
+        }
+    }
+}
+
+/// A byte stream re-cut into chunks of up to [`CHUNK`] bytes that counts what it yields and
+/// records the count once, when it ends or is dropped (a browser that stops watching).
+struct Counted {
+    inner: BoxStream<'static, Result<Bytes, Failure>>,
+    buffer: BytesMut,
+    sent: u64,
+    done: bool,
+    record: Option<Box<dyn FnOnce(u64) + Send>>,
+}
+
+impl Stream for Counted {
+    type Item = Result<Bytes, Failure>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                if this.buffer.is_empty() {
+                    return Poll::Ready(None);
+                }
+                return Poll::Ready(Some(Ok(this.take())));
+            }
+            match this.inner.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if this.buffer.is_empty() && bytes.len() >= CHUNK {
+                        this.sent += bytes.len() as u64;
+                        return Poll::Ready(Some(Ok(bytes)));
+                    }
+                    this.buffer.extend_from_slice(&bytes);
+                    if this.buffer.len() >= CHUNK {
+                        return Poll::Ready(Some(Ok(this.take())));
+                    }
+                }
+                Poll::Ready(Some(Err(failure))) => {
+                    this.done = true;
+                    this.buffer.clear();
+                    return Poll::Ready(Some(Err(failure)));
+                }
+                Poll::Ready(None) => this.done = true,
+                Poll::Pending if !this.buffer.is_empty() => {
+                    return Poll::Ready(Some(Ok(this.take())));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl Counted {
+    fn take(&mut self) -> Bytes {
+        let bytes = self.buffer.split().freeze();
+        self.sent += bytes.len() as u64;
+        bytes
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            record(self.sent);
+        }
+    }
+}
+
+impl Materials {
+    /// Bytes `range` of `resource`, in chunks, counted per resource (a download when the
+    /// range starts at byte 0) and in the transport's metrics.
+    pub(crate) async fn read_counted(
+        &self,
+        resource: &ResourceRow,
+        range: Range<u64>,
+        transport: Transport,
+    ) -> Result<impl Stream<Item = Result<Bytes, Failure>> + Send + 'static, CoursesError> {
+        let inner = self.content.read(&resource.sha256, range.clone()).await?;
+        let from_start = range.start == 0;
+        let metrics = std::sync::Arc::clone(&self.metrics);
+        let database = self.courses.store.database.clone();
+        let resource = resource.clone();
+        let record = move |sent: u64| {
+            let label = transport.label();
+            if from_start {
+                metrics.downloads.with_label_values(&[label]).inc();
+            }
+            metrics
+                .bytes_served
+                .with_label_values(&[label])
+                .inc_by(sent);
+            tokio::spawn(async move {
+                let bytes = i64::try_from(sent).unwrap_or(i64::MAX);
+                if let Err(error) =
+                    store::count_download(&database, &resource, from_start, bytes).await
+                {
+                    tracing::warn!(%error, resource_id = resource.id, "a download was not counted");
+                }
+            });
+        };
+        Ok(Counted {
+            inner,
+            buffer: BytesMut::new(),
+            sent: 0,
+            done: false,
+            record: Some(Box::new(record)),
+        })
+    }
+
+    /// DownloadResource: the current version from `offset`, the resource in the first message.
+    pub(crate) async fn download(
+        &self,
+        caller: &Caller,
+        resource_id: &str,
+        offset: i64,
+    ) -> Result<BoxStream<'static, Result<DownloadResourceResponse, tonic::Status>>, CoursesError>
+    {
+        let (resource, _) = self.readable_resource(caller, resource_id).await?;
+        let size = u64::try_from(resource.size).unwrap_or(0);
+        let offset = u64::try_from(offset)
+            .ok()
+            .filter(|offset| *offset < size)
+            .ok_or_else(|| {
+                CoursesError::Refused(tonic::Status::out_of_range(format!(
+                    "offset must be 0 to {} (the resource's size minus one)",
+                    size.saturating_sub(1)
+                )))
+            })?;
+        let chunks = self
+            .read_counted(&resource, offset..size, Transport::Grpc)
+            .await?;
+        let mut first = Some(resource_message(&resource));
+        Ok(chunks
+            .map(move |chunk| {
+                chunk
+                    .map(|chunk| DownloadResourceResponse {
+                        resource: first.take(),
+                        chunk: chunk.to_vec(),
+                    })
+                    .map_err(tonic::Status::from)
+            })
+            .boxed())
+    }
+
+    /// GetDownloadUrl: a URL for the caller and the current version, valid for
+    /// `CAMPUS_CONTENT_URL_TTL`.
+    pub(crate) async fn download_url(
+        &self,
+        caller: &Caller,
+        body: GetDownloadUrlRequest,
+    ) -> Result<GetDownloadUrlResponse, CoursesError> {
+        let (resource, _) = self.readable_resource(caller, &body.resource_id).await?;
+        let grant = Grant {
+            resource_id: resource.id.clone(),
+            version: resource.version,
+            user_id: caller.user_id.clone(),
+            attachment: body.attachment,
+            expires_at: expiry_after(self.url_ttl),
+        };
+        Ok(GetDownloadUrlResponse {
+            url: self.signer.sign(&grant),
+            expires_at: Some(timestamp(grant.expires_at.saturating_mul(1_000_000))),
+            resource: Some(resource_message(&resource)),
+        })
+    }
+
+    /// ListResources: one page of a course's (or lesson's) resources, oldest first.
+    pub(crate) async fn list_resources(
+        &self,
+        caller: &Caller,
+        body: ListResourcesRequest,
+    ) -> Result<ListResourcesResponse, CoursesError> {
+        let limit = page_size(body.page_size)?;
+        let after = page_after(&body.page_token, 1)?;
+        let course = self.readable_course(caller, &body.course_id).await?;
+        let mut rows = store::list_resources(
+            &self.courses.store.database,
+            &course.id,
+            &body.lesson_id,
+            after.first().map_or("", String::as_str),
+            limit + 1,
+        )
+        .await?;
+        let next_page_token = next_page_token(&mut rows, limit, |row| row.id.clone());
+        Ok(ListResourcesResponse {
+            resources: rows.iter().map(resource_message).collect(),
+            next_page_token,
+        })
+    }
+
+    /// DeleteResource: removes the resource; its file goes after the grace period if nothing
+    /// else refers to it.
+    pub(crate) async fn delete_resource(
+        &self,
+        caller: &Caller,
+        body: DeleteResourceRequest,
+    ) -> Result<(), CoursesError> {
+        if body.resource_id.is_empty() {
+            return Err(CoursesError::invalid("resource_id", "is required"));
+        }
+        // Deleting again succeeds; a resource the caller may not see is NOT_FOUND.
+        if store::resource(&self.courses.store.database, &body.resource_id)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let (resource, _) = self.readable_resource(caller, &body.resource_id).await?;
+        self.editable_course(caller, &resource.course_id).await?;
+        let now = now_micros();
+        let mut tx = self.courses.store.database.begin().await?;
+        store::delete_resource(&mut tx, &resource.id).await?;
+        store::release_blob(&mut tx, &resource.sha256, now).await?;
+        tx.publish(
+            &resource.id,
+            &resource.school_id,
+            &ResourceDeleted {
+                resource_id: resource.id.clone(),
+                course_id: resource.course_id.clone(),
+                school_id: resource.school_id.clone(),
+                deleted_by: caller.user_id.clone(),
+                deleted_at: Some(timestamp(now)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// GetResourceStats: every resource of the course with its counts; staff only.
+    pub(crate) async fn resource_stats(
+        &self,
+        caller: &Caller,
+        body: GetResourceStatsRequest,
+    ) -> Result<GetResourceStatsResponse, CoursesError> {
+        let course = self.readable_course(caller, &body.course_id).await?;
+        if !can_edit(caller, &course) {
+            return Err(CoursesError::PermissionDenied(
+                "only the course's instructor or a school admin may see download counts",
+            ));
+        }
+        let stats = store::course_stats(&self.courses.store.database, &course.id).await?;
+        Ok(GetResourceStatsResponse {
+            stats: stats
+                .into_iter()
+                .map(|(resource_id, downloads, bytes_served)| ResourceStats {
+                    resource_id,
+                    downloads,
+                    bytes_served,
+                })
+                .collect(),
+        })
+    }
+}
