@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fuzz fuzz-smoke fmt proto-lint proto-breaking bench \
+.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fuzz fuzz-smoke fmt proto-lint proto-breaking bench moto-venv \
 	k8s-venv k8s-validate k8s-rehearse
 
 all: build
@@ -63,8 +63,10 @@ screenshots: web-test
 
 ## test: contract lint and breaking-change check, then every crate's tests (all of them, even
 ## after a failure, so one run shows every failing test)
-test: proto-lint proto-breaking
-	$(CARGO) test --workspace --locked --no-fail-fast
+## (the materials tests run on the filesystem and on moto, an S3-compatible server from PyPI,
+## installed pinned in target/moto-venv)
+test: proto-lint proto-breaking moto-venv
+	$(MOTO_ENV) $(CARGO) test --workspace --locked --no-fail-fast
 	$(MAKE) web-test
 
 ## lint: formatting, clippy with warnings as errors, no unused dependencies (cargo-machete), the
@@ -131,6 +133,15 @@ fuzz-smoke:
 ## CAMPUS_BENCH_DATABASE_URL / CAMPUS_BENCH_REDIS_URL when set, else SQLite; writes target/bench/
 bench:
 	$(CARGO) run --release --locked -p campus -- bench --json target/bench/report.json --markdown target/bench/report.md
+
+MOTO_VENV := target/moto-venv
+MOTO_ENV  := CAMPUS_TEST_MOTO_SERVER=$(abspath $(MOTO_VENV))/bin/moto_server
+
+## moto-venv: moto's S3-compatible server for the materials tests, pinned, in target/moto-venv
+moto-venv:
+	@test -x $(MOTO_VENV)/bin/python || python3 -m venv $(MOTO_VENV)
+	@test -x $(MOTO_VENV)/bin/moto_server || \
+		$(MOTO_VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.6'
 
 K8S_VENV := target/k8s-venv
 K8S_PYTHON_PACKAGES := kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.2 grpcio==1.85.3 \
