@@ -7,6 +7,7 @@
 //! - [`role`]: which services a process runs.
 //! - [`backup_cli`]: `campus backup <file>`, an online copy of the SQLite database.
 //! - [`bench_cli`]: `campus bench`, the benchmark against a bare-tonic baseline.
+//! - [`courses_cli`]: `campus courses upload`, a file into a course with a progress bar.
 //! - [`demo_cli`]: `campus demo`, a term of sample data through the API.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
@@ -14,6 +15,7 @@
 
 pub mod backup_cli;
 pub mod bench_cli;
+pub mod courses_cli;
 pub mod demo_cli;
 pub mod finance_cli;
 pub mod migrate;

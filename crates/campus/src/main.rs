@@ -39,6 +39,11 @@ enum Command {
         #[command(flatten)]
         telemetry: TelemetryConfig,
     },
+    /// Client commands of the courses service (uploads).
+    Courses {
+        #[command(subcommand)]
+        command: campus::courses_cli::CoursesCommand,
+    },
     /// Copy the embedded SQLite database to a file while it serves (PostgreSQL: pg_dump).
     Backup {
         #[command(flatten)]
@@ -127,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Courses { command } => campus::courses_cli::run(&command).await,
         Command::Backup { settings } => campus::backup_cli::run(&settings).await,
         Command::Demo { settings } => campus::demo_cli::run(&settings).await,
         Command::Bench { settings } => campus::bench_cli::run(&settings).await,

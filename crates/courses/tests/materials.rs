@@ -795,3 +795,67 @@ async fn abandoned_uploads_and_unreferenced_files_are_swept() -> Result<(), Erro
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_command_line_uploads_a_file_in_chunks() -> Result<(), Error> {
+    let content = TestContent::filesystem()?;
+    let class = class(&content, &[]).await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("lecture.mp4");
+    let data = file(1024 * 1024 + 3, 4);
+    std::fs::write(&path, &data)?;
+    let output = tokio::process::Command::new(campus_testkit::campus::campus_binary()?)
+        .args([
+            "courses",
+            "upload",
+            "--course",
+            &class.course_id,
+            "--lesson",
+            &class.lesson_id,
+        ])
+        .arg(&path)
+        .env("CAMPUS_ADDR", class.campus.url())
+        .env("CAMPUS_TOKEN", &class.teacher.token)
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&sha256(&data)), "{stdout}");
+    let listed = class
+        .materials_as(&class.pupil)
+        .await?
+        .list_resources(ListResourcesRequest {
+            course_id: class.course_id.clone(),
+            lesson_id: class.lesson_id.clone(),
+            ..ListResourcesRequest::default()
+        })
+        .await?
+        .into_inner()
+        .resources;
+    let [uploaded] = listed.as_slice() else {
+        return Err(format!("{listed:?}").into());
+    };
+    assert_eq!(uploaded.title, "lecture.mp4");
+    assert_eq!(uploaded.media_type, "video/mp4");
+    assert_eq!(class.download(&class.pupil, &uploaded.id, 0).await?, data);
+
+    // A learner's upload is refused with the server's reason, and the exit code says so.
+    let refused = tokio::process::Command::new(campus_testkit::campus::campus_binary()?)
+        .args(["courses", "upload", "--course", &class.course_id])
+        .arg(&path)
+        .env("CAMPUS_ADDR", class.campus.url())
+        .env("CAMPUS_TOKEN", &class.pupil.token)
+        .output()
+        .await?;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("instructor"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    Ok(())
+}
