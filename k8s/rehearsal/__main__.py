@@ -306,8 +306,29 @@ class Rehearsal:
                 hosts.setdefault(str(self.pods[pod_name].address), []).extend(manifests.dns_names(service))
         cluster.write_hosts(self.built.root, hosts)
         self.addresses = {name: address for address, names in hosts.items() for name in names}
+        volumes = self.prepare_volumes()
         cluster.mount_read_only(self.built.root)
+        for folder, mount_point in volumes:
+            cluster.mount_writable(folder, mount_point)
         self.enforce_policies()
+
+    def prepare_volumes(self):
+        """A folder under target/ for each volume a Deployment's container mounts, owned by its
+        user, and its mount point in the image: every replica shares it, as a ReadWriteMany
+        claim would be shared (the rehearsal's pods share one root)."""
+        volumes = []
+        for deployment in self.deployments:
+            security = deployment["spec"]["template"]["spec"].get("securityContext", {})
+            for mount in container_of(deployment).get("volumeMounts", []):
+                folder = WORK / "volumes" / f"{deployment['metadata']['name']}-{mount['name']}"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                os.chown(folder, security.get("runAsUser", self.built.uid), security.get("runAsGroup", self.built.gid))
+                mount_point = self.built.root / mount["mountPath"].lstrip("/")
+                mount_point.mkdir(parents=True, exist_ok=True)
+                volumes.append((folder, mount_point))
+                say(f"{deployment['metadata']['name']}: volume {mount['name']} at {mount['mountPath']} is {folder}")
+        return volumes
 
     def enforce_policies(self):
         """Every pod's NetworkPolicies as nftables rules in its network namespace, before its

@@ -82,6 +82,11 @@ def mount_read_only(root):
     subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
 
 
+def mount_writable(folder, mount_point):
+    """Mounts `folder` at `mount_point` inside the read-only image, writable: a pod's volume."""
+    subprocess.run(["mount", "--bind", str(folder), str(mount_point)], check=True)
+
+
 def start(pod, root, uid, gid, argv, env, log, stdin=None):
     """The container's process: in the pod's network, chrooted to the image, as uid:gid;
     `stdin` (text) is written to its standard input, as `kubectl exec -i` does."""
