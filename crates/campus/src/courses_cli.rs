@@ -37,22 +37,9 @@ pub enum CoursesCommand {
         /// Media type; unset = guessed from the file's extension.
         #[arg(long)]
         media_type: Option<String>,
-        /// The Campus server.
-        #[arg(
-            long,
-            env = "CAMPUS_ADDR",
-            value_name = "CAMPUS_ADDR",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        addr: String,
-        /// The uploading user's access token.
-        #[arg(
-            long,
-            env = "CAMPUS_TOKEN",
-            value_name = "CAMPUS_TOKEN",
-            hide_env_values = true
-        )]
-        token: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        remote: crate::remote::Remote,
     },
 }
 
@@ -65,8 +52,7 @@ pub async fn run(command: &CoursesCommand) -> anyhow::Result<()> {
         replace,
         title,
         media_type,
-        addr,
-        token,
+        remote,
     } = command;
     let title = match title {
         Some(title) => title.clone(),
@@ -92,7 +78,7 @@ pub async fn run(command: &CoursesCommand) -> anyhow::Result<()> {
         size: i64::try_from(size).context("the file is too large")?,
         sha256,
     };
-    let resource = upload(file, start, addr, token).await?;
+    let resource = upload(file, start, remote).await?;
     println!(
         "uploaded {} version {} ({} bytes, sha256 {})",
         resource.id, resource.version, resource.size, resource.sha256
@@ -145,8 +131,7 @@ async fn digest(file: &Path) -> anyhow::Result<(u64, String)> {
 async fn upload(
     file: &Path,
     start: UploadStart,
-    addr: &str,
-    token: &str,
+    remote: &crate::remote::Remote,
 ) -> anyhow::Result<Resource> {
     let reader = tokio::fs::File::open(file)
         .await
@@ -175,15 +160,7 @@ async fn upload(
     let first = futures::stream::iter([UploadResourceRequest {
         part: Some(Part::Start(start)),
     }]);
-    let channel = tonic::transport::Channel::from_shared(addr.to_owned())?
-        .connect()
-        .await
-        .with_context(|| format!("CAMPUS_ADDR: connecting to {addr}"))?;
-    let mut client = MaterialsServiceClient::new(
-        campus_runtime::bearer::Bearer::new(token)
-            .context("CAMPUS_TOKEN is not a valid header value")?
-            .on(channel),
-    );
+    let mut client = MaterialsServiceClient::new(remote.channel().await?);
     let resource = client
         .upload_resource(futures::StreamExt::chain(first, chunks))
         .await

@@ -15,22 +15,9 @@ pub enum FinanceCommand {
     Import {
         /// The CSV file.
         file: std::path::PathBuf,
-        /// The Campus server.
-        #[arg(
-            long,
-            env = "CAMPUS_ADDR",
-            value_name = "CAMPUS_ADDR",
-            default_value = "http://127.0.0.1:50051"
-        )]
-        addr: String,
-        /// The importing user's access token.
-        #[arg(
-            long,
-            env = "CAMPUS_TOKEN",
-            value_name = "CAMPUS_TOKEN",
-            hide_env_values = true
-        )]
-        token: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        remote: crate::remote::Remote,
     },
     /// Check every account's stored balance against its ledger entries, and every transfer's
     /// two legs against zero. Prints each difference; exits non-zero if there is any.
@@ -50,8 +37,8 @@ pub struct FinanceSettings {
 
 /// Runs a `campus finance` command; `Ok(false)` means it found differences.
 pub async fn run(settings: &FinanceSettings) -> anyhow::Result<bool> {
-    if let FinanceCommand::Import { file, addr, token } = &settings.command {
-        let report = import(file, addr, token).await?;
+    if let FinanceCommand::Import { file, remote } = &settings.command {
+        let report = import(file, remote).await?;
         println!(
             "accepted {}, already imported {}, rejected {}",
             report.accepted_count,
@@ -159,8 +146,7 @@ pub fn parse_rows(csv: impl std::io::Read) -> Vec<campus_proto::finance::ImportT
 /// Streams the rows of a CSV file to ImportTransactions and returns the server's report.
 pub async fn import(
     file: &std::path::Path,
-    addr: &str,
-    token: &str,
+    remote: &crate::remote::Remote,
 ) -> anyhow::Result<campus_proto::finance::ImportTransactionsResponse> {
     use campus_proto::finance::{
         ImportTransactionsRequest, finance_service_client::FinanceServiceClient,
@@ -185,15 +171,7 @@ pub async fn import(
         ticker.inc(chunk.rows.len() as u64);
         chunk
     });
-    let channel = tonic::transport::Channel::from_shared(addr.to_owned())?
-        .connect()
-        .await
-        .with_context(|| format!("CAMPUS_ADDR: connecting to {addr}"))?;
-    let mut client = FinanceServiceClient::new(
-        campus_runtime::bearer::Bearer::new(token)
-            .context("CAMPUS_TOKEN is not a valid header value")?
-            .on(channel),
-    );
+    let mut client = FinanceServiceClient::new(remote.channel().await?);
     let report = client
         .import_transactions(stream)
         .await

@@ -11,6 +11,7 @@
 //! - [`demo_cli`]: `campus demo`, a term of sample data through the API.
 //! - [`finance_cli`]: `campus finance reconcile`.
 //! - [`users_cli`]: `campus users create-admin | rotate-key`.
+//! - [`remote`]: the server and token of client commands, and their channel.
 //! - [`report`]: how a failed command is printed.
 
 pub mod backup_cli;
@@ -19,6 +20,7 @@ pub mod courses_cli;
 pub mod demo_cli;
 pub mod finance_cli;
 pub mod migrate;
+pub mod remote;
 pub mod report;
 pub mod role;
 pub mod serve;

@@ -82,7 +82,11 @@ async fn a_csv_file_imports_once_and_reports_bad_lines() -> Result<(), Error> {
     }
     std::fs::write(&file, csv)?;
 
-    let first = campus::finance_cli::import(&file, &campus.url(), &token).await?;
+    let remote = campus::remote::Remote {
+        addr: campus.url(),
+        token: token.clone(),
+    };
+    let first = campus::finance_cli::import(&file, &remote).await?;
     assert_eq!(first.accepted_count, 4);
     assert_eq!(
         first
@@ -93,7 +97,7 @@ async fn a_csv_file_imports_once_and_reports_bad_lines() -> Result<(), Error> {
         [4],
         "row 3 is line 4 of the file"
     );
-    let again = campus::finance_cli::import(&file, &campus.url(), &token).await?;
+    let again = campus::finance_cli::import(&file, &remote).await?;
     assert_eq!((again.accepted_count, again.duplicate_count), (0, 4));
     let balance = finance
         .get_balance(GetBalanceRequest {
