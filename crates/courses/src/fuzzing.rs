@@ -4,7 +4,7 @@
 //! limit of the catalogue.
 
 use campus_proto::courses::{
-    AddLessonRequest, CreateCourseRequest, UpdateCourseRequest, UpdateLessonRequest,
+    AddLessonRequest, CreateCourseRequest, UpdateCourseRequest, UpdateLessonRequest, UploadStart,
 };
 
 use crate::{
@@ -89,4 +89,51 @@ pub fn check_update_lesson(body: &UpdateLessonRequest) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Checks an upload's announcement as StartUpload and UploadResource do; whether it passed.
+/// What passes names a course, a media type of `type/subtype`, a size within `max_size` and a
+/// SHA-256 of 64 lower-case hex digits.
+pub fn check_upload_start(start: &UploadStart, max_size: u64) -> bool {
+    match crate::materials::checks::check_start(start, max_size) {
+        Ok(announced) => {
+            assert!(!announced.course_id.is_empty(), "accepted no course");
+            assert_accepted(&announced.title, "", 0);
+            assert!(
+                announced.size >= 1 && announced.size <= max_size,
+                "accepted size {}",
+                announced.size
+            );
+            assert!(
+                announced.sha256.len() == 64
+                    && announced
+                        .sha256
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "accepted sha256 {:?}",
+                announced.sha256
+            );
+            assert!(
+                announced.media_type.contains('/'),
+                "accepted media type {:?}",
+                announced.media_type
+            );
+            assert!(
+                http::HeaderValue::from_str(&announced.media_type).is_ok(),
+                "accepted a media type that is no header value: {:?}",
+                announced.media_type
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Verifies a download URL's path and query as the HTTP route does (against a fixed key);
+/// whether it was accepted. Nothing but a URL signed with that key may pass.
+pub fn check_download_url(path: &str, query: &str) -> bool {
+    let signer =
+        crate::materials::signing::UrlSigner::parse("fuzz=0123456789abcdef0123456789abcdef")
+            .expect("a valid key list");
+    signer.verify(path, query, 0).is_ok()
 }

@@ -44,8 +44,11 @@ fn check_media_type(value: &str) -> Result<String, String> {
         Some((kind, subtype)) if token(kind) && token(subtype) => {}
         _ => return Err("must be a media type such as video/mp4".into()),
     }
-    if value.bytes().any(|byte| byte.is_ascii_control()) {
-        return Err("must not hold control characters".into());
+    if !value
+        .bytes()
+        .all(|byte| byte == b' ' || byte.is_ascii_graphic())
+    {
+        return Err("must be printable ASCII".into());
     }
     Ok(value.to_ascii_lowercase())
 }

@@ -13,11 +13,11 @@
 //! - `service`: the gRPC trait, delegating to the above.
 
 mod access;
-mod checks;
+pub(crate) mod checks;
 mod download;
 mod http;
 mod service;
-mod signing;
+pub(crate) mod signing;
 mod store;
 mod sweep;
 mod upload;
