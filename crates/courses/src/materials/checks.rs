@@ -158,5 +158,10 @@ mod tests {
             )
             .is_ok()
         );
+        let accented = UploadStart {
+            media_type: "text/plain; name=\u{e9}".into(),
+            ..start()
+        };
+        assert!(check_start(&accented, 10).is_err());
     }
 }
