@@ -302,6 +302,12 @@ pub(crate) async fn remove_lesson(
                     .bind(lesson_id)
                     .execute(&mut *conn)
                     .await?;
+                // Its materials stay with the course.
+                sqlx::query("UPDATE resources SET lesson_id = '' WHERE course_id = $1 AND lesson_id = $2")
+                    .bind(course_id)
+                    .bind(lesson_id)
+                    .execute(&mut *conn)
+                    .await?;
                 sqlx::query("UPDATE lessons SET position = position - 1 WHERE course_id = $1 AND position > $2")
                     .bind(course_id)
                     .bind(position)

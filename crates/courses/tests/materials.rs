@@ -843,6 +843,28 @@ async fn the_command_line_uploads_a_file_in_chunks() -> Result<(), Error> {
     assert_eq!(uploaded.media_type, "video/mp4");
     assert_eq!(class.download(&class.pupil, &uploaded.id, 0).await?, data);
 
+    // Removing the lesson leaves its materials with the course.
+    courses_as(&class.campus, &class.teacher.token)
+        .await?
+        .remove_lesson(campus_proto::courses::RemoveLessonRequest {
+            course_id: class.course_id.clone(),
+            lesson_id: class.lesson_id.clone(),
+        })
+        .await?;
+    let kept = class
+        .materials_as(&class.pupil)
+        .await?
+        .list_resources(ListResourcesRequest {
+            course_id: class.course_id.clone(),
+            ..ListResourcesRequest::default()
+        })
+        .await?
+        .into_inner()
+        .resources;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].id, uploaded.id);
+    assert_eq!(kept[0].lesson_id, "");
+
     // A learner's upload is refused with the server's reason, and the exit code says so.
     let refused = tokio::process::Command::new(campus_testkit::campus::campus_binary()?)
         .args(["courses", "upload", "--course", &class.course_id])
