@@ -1,6 +1,7 @@
 // The dashboard in a real browser against a real server with demo data.
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -147,6 +148,86 @@ describe("instructor", () => {
       .toEqual(["Triangles", "Angles and lines"]);
     await page.getByRole("button", { name: "Publish" }).click();
     await expect.poll(() => page.locator(".badge").textContent()).toBe("published");
+    await done(watched);
+  });
+
+  it("uploads a video and a PDF to a lesson; a learner seeks in the video and downloads the PDF", async () => {
+    // A course of this instructor that the learner takes.
+    const learnerTransport = await transportAs(baseUrl, "northfield", LEARNER);
+    const taken = await createClient(CoursesService, learnerTransport).listCoursesForUser({});
+    const course = taken.courses.find((c) => c.instructorDisplayName === "Maria Lopez")?.course;
+    expect(course).toBeDefined();
+    const courseId = course?.id ?? "";
+    const lessons = await createClient(CoursesService, learnerTransport).listLessons({ courseId });
+    const lesson = lessons.lessons[0];
+    // Bytes with a pattern, so a seek that returned the wrong part would show.
+    const video = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
+    for (let n = 0; n < video.length; n++) video[n] = (n * 7 + (n >> 12)) % 256;
+    const pdf = Buffer.from("%PDF-1.4\n% Campus worksheet\n%%EOF\n");
+
+    const staff = await openPage(browser, baseUrl);
+    await signIn(staff.page, "northfield", INSTRUCTOR);
+    await staff.page.waitForURL("**/teaching");
+    await staff.page.goto(`/teaching/${courseId}`);
+    const form = staff.page.getByRole("form", { name: "Upload a file" });
+    for (const [name, mimeType, buffer] of [
+      ["lecture.webm", "video/webm", video],
+      ["worksheet.pdf", "application/pdf", pdf],
+    ] as const) {
+      await form.getByLabel("File", { exact: true }).setInputFiles({ name, mimeType, buffer });
+      await form.getByLabel("Lesson").selectOption({ label: lesson?.title ?? "" });
+      await form.getByRole("button", { name: "Upload" }).click();
+      await expect.poll(() => staff.page.locator(".material h3").allTextContents()).toContain(name);
+    }
+    await done(staff);
+
+    const watched = await openPage(browser, baseUrl);
+    const { page } = watched;
+    await signIn(page, "northfield", LEARNER);
+    await page.waitForURL("**/courses");
+    await page.goto(`/courses/${courseId}`);
+    const materials = page.getByRole("list", { name: "Materials" });
+    await expect
+      .poll(() => materials.locator(".material h3").allTextContents())
+      .toEqual(expect.arrayContaining(["lecture.webm", "worksheet.pdf"]));
+    expect(
+      await materials.getByText(lesson?.title ?? "", { exact: false }).count(),
+    ).toBeGreaterThan(0);
+
+    // The player's source answers seeks as a video element makes them: 206 with the bytes asked.
+    await page.getByRole("button", { name: "Play lecture.webm" }).click();
+    const player = page.getByLabel("Player: lecture.webm");
+    await expect.poll(() => player.getAttribute("src")).toMatch(/^\/content\/v1\//);
+    const src = (await player.getAttribute("src")) ?? "";
+    for (const [from, to] of [
+      [0, 1023],
+      [2 * 1024 * 1024, 2 * 1024 * 1024 + 4095],
+      [video.length - 100, video.length - 1],
+    ] as const) {
+      const answer = await page.evaluate(
+        async ({ src, from, to }) => {
+          const response = await fetch(src, { headers: { Range: `bytes=${from}-${to}` } });
+          return {
+            status: response.status,
+            type: response.headers.get("content-type"),
+            bytes: Array.from(new Uint8Array(await response.arrayBuffer())),
+          };
+        },
+        { src, from, to },
+      );
+      expect(answer.status).toBe(206);
+      expect(answer.type).toBe("video/webm");
+      expect(Buffer.from(answer.bytes).equals(video.subarray(from, to + 1))).toBe(true);
+    }
+
+    // The PDF downloads as a file with its name and exact bytes.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download worksheet.pdf" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("worksheet.pdf");
+    const saved = await download.path();
+    expect(readFileSync(saved).equals(pdf)).toBe(true);
     await done(watched);
   });
 

@@ -82,6 +82,8 @@ async function serve(dir: string, database: string, args: string[] = []) {
       resolve(here, "../dist"),
       "--shutdown-delay",
       "0s",
+      "--content-url",
+      `file://${join(dir, "content")}`,
       ...args,
     ],
     {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMoney, parseMoney } from "./format";
+import { formatMoney, formatSize, parseMoney } from "./format";
 
 describe("formatMoney", () => {
   it("writes minor units exactly, with the currency's own number of decimals", () => {
@@ -31,5 +31,15 @@ describe("parseMoney", () => {
       expect(parseMoney(text, "EUR")).toBeNull();
     }
     expect(parseMoney("1.5", "JPY")).toBeNull();
+  });
+});
+
+describe("formatSize", () => {
+  it("picks the unit that keeps the figure at least 1", () => {
+    expect(formatSize(0)).toBe("0 bytes");
+    expect(formatSize(1023)).toBe(`${(1023).toLocaleString()} bytes`);
+    expect(formatSize(1536)).toBe(`${(1.5).toLocaleString()} KiB`);
+    expect(formatSize(10 * 1024 * 1024)).toBe("10 MiB");
+    expect(formatSize(200 * 1024 ** 3)).toBe("200 GiB");
   });
 });

@@ -23,6 +23,19 @@ export function formatRate(basisPoints: number): string {
   return percent.format(basisPoints / 10_000);
 }
 
+/** A file size in bytes, in the largest unit that keeps it at least 1 (1,024 to the next). */
+export function formatSize(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: digits })} ${units[unit]}`;
+}
+
 /** A ratio between 0 and 1. */
 export function formatShare(share: number): string {
   return percent.format(share);

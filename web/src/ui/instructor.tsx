@@ -1,5 +1,6 @@
-// What an instructor sees: their courses and the course editor, sessions with attendance
-// charts, and the roster grid where attendance is taken, with marks from other devices live.
+// What an instructor sees: their courses and the course editor (with its materials), sessions
+// with attendance charts, and the roster grid where attendance is taken, with marks from other
+// devices live.
 
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { useLocation, useRoute } from "preact-iso";
@@ -14,6 +15,7 @@ import {
 } from "../gen/campus/progress/v1/progress_pb";
 import { PointsChart } from "./chart";
 import { useCourseAndLessons } from "./course";
+import { Materials } from "./materials";
 import { FieldProblem, LiveBadge, Page, ProblemBanner, useAction, useLoad } from "./common";
 import { formatDay, formatRate, formatTime, lastDays, today } from "./format";
 import { statusWords } from "./learner";
@@ -292,6 +294,7 @@ export function CourseEditor() {
           Add lesson
         </button>
       </form>
+      <Materials courseId={courseId} lessons={lessons.data ?? []} staff />
     </Page>
   );
 }

@@ -1,4 +1,5 @@
-// What a learner sees: their courses with progress, a course's lessons, their attendance.
+// What a learner sees: their courses with progress, a course's lessons and materials, their
+// attendance.
 
 import { useRoute } from "preact-iso";
 import { api, requestId } from "../api/client";
@@ -8,6 +9,7 @@ import { AttendanceStatus, LessonProgressState } from "../gen/campus/progress/v1
 import { Page, ProblemBanner, ProgressBar, useAction, useLoad } from "./common";
 import { useCourseAndLessons } from "./course";
 import { formatDay, formatShare, formatTime, lastDays } from "./format";
+import { Materials } from "./materials";
 
 export function MyCourses() {
   const { data, problem } = useLoad(
@@ -112,6 +114,7 @@ export function CoursePage() {
           );
         })}
       </ol>
+      <Materials courseId={courseId} lessons={lessons.data ?? []} staff={false} />
     </Page>
   );
 }
