@@ -38,6 +38,9 @@ pub struct BenchSettings {
     /// WatchAttendance subscribers in the `watch` scenario.
     #[arg(long, default_value_t = 1000)]
     pub subscribers: usize,
+    /// Downloads in flight in the `download-http` and `download-grpc` scenarios.
+    #[arg(long, default_value_t = 1000)]
+    pub downloads: usize,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -168,6 +171,10 @@ fn goal(report: &ScenarioReport, subscribers: usize) -> Option<(String, bool)> {
             "cache hit rate ≥ 97 %".into(),
             number(extra("cache hit rate")) >= 97.0,
         )),
+        "download-http" | "download-grpc" => Some((
+            "server RSS ≤ 100 MiB with 1,000 downloads of 10 MiB in flight".into(),
+            number(extra("in flight")) >= 1000.0 && number(extra("server RSS peak")) <= 100.0,
+        )),
         "watch" => {
             let rss = number(extra("server RSS"));
             let p99 = extra("delivery p50/p99")
@@ -209,6 +216,7 @@ impl Server {
     async fn start(
         settings: &BenchSettings,
         database_url: &str,
+        scratch: &std::path::Path,
         run_id: &str,
         mode: Mode,
     ) -> anyhow::Result<Self> {
@@ -223,6 +231,8 @@ impl Server {
             database_url.to_owned(),
             "--shutdown-delay".into(),
             "0s".into(),
+            "--content-url".into(),
+            format!("file://{}", scratch.join("content").display()),
         ];
         if let Some(redis) = &settings.redis_url {
             serve.extend([
@@ -262,7 +272,8 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", scratch.join("bench.db").display()));
     let baseline = free_addr()?;
-    let mut server = Server::start(settings, &database_url, &run_id, Mode::Cached).await?;
+    let mut server =
+        Server::start(settings, &database_url, &scratch, &run_id, Mode::Cached).await?;
     let _baseline = spawn(
         &[
             "bench-baseline".into(),
@@ -316,6 +327,8 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         run_id: run_id.clone(),
         connections: settings.connections,
         subscribers: settings.subscribers,
+        downloads: settings.downloads,
+        scratch: scratch.clone(),
     };
     let mut load = LoadSettings {
         duration: settings.duration,
@@ -345,7 +358,7 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         };
         if mode != server.mode {
             drop(server);
-            server = Server::start(settings, &database_url, &run_id, mode).await?;
+            server = Server::start(settings, &database_url, &scratch, &run_id, mode).await?;
             target.campus.clone_from(&server.url);
             target.metrics = Some(server.metrics.clone());
             target.server_pid = server.process.id();
@@ -369,17 +382,18 @@ pub async fn run(settings: &BenchSettings) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("scenario {name}: {error}"))?;
         bar.finish_and_clear();
         let calls = outcome.measurement.throughput();
-        let per_unit = |seconds: Option<f64>| {
-            let units = outcome.measurement.ok as f64 * outcome.per_call;
-            seconds.filter(|_| units > 0.0).map(|s| s * 1e6 / units)
-        };
+        let units = outcome
+            .measured_units
+            .unwrap_or(outcome.measurement.ok as f64 * outcome.per_call);
+        let per_unit =
+            |seconds: Option<f64>| seconds.filter(|_| units > 0.0).map(|s| s * 1e6 / units);
         if name == "baseline" {
             baseline_rate = Some(calls);
         }
         let mut report = ScenarioReport {
             name: name.clone(),
             unit: outcome.unit.to_owned(),
-            throughput: calls * outcome.per_call,
+            throughput: units / outcome.measurement.elapsed.as_secs_f64().max(0.001),
             calls_per_second: calls,
             ratio_to_baseline: (name != "baseline").then(|| {
                 baseline_rate.map_or(0.0, |base| if base > 0.0 { calls / base } else { 0.0 })

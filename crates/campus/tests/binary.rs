@@ -272,6 +272,60 @@ fn bench_baseline_smoke_test_completes_without_errors() -> Result<(), Error> {
     Ok(())
 }
 
+#[test]
+fn bench_materials_smoke_test_moves_whole_files_without_errors() -> Result<(), Error> {
+    let dir = tempfile_dir()?;
+    let json = dir.join("report.json");
+    let output = Command::new(CAMPUS)
+        .args([
+            "bench",
+            "download-http",
+            "download-grpc",
+            "range-seek",
+            "upload",
+            "--downloads",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--concurrency",
+            "2",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .env_remove("CAMPUS_BENCH_DATABASE_URL")
+        .env_remove("CAMPUS_BENCH_REDIS_URL")
+        .output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    let scenarios = report["scenarios"].as_array().ok_or("no scenarios")?;
+    for name in ["download-http", "download-grpc", "range-seek", "upload"] {
+        let scenario = scenarios
+            .iter()
+            .find(|s| s["name"] == name)
+            .ok_or_else(|| format!("{name} missing: {report}"))?;
+        // Every download was whole and every seek returned the bytes at its offset: a short
+        // or wrong body counts as an error.
+        assert_eq!(scenario["errors"], serde_json::json!({}), "{scenario}");
+    }
+    let http = scenarios
+        .iter()
+        .find(|s| s["name"] == "download-http")
+        .ok_or("no download-http")?;
+    let extra = http["extra"].to_string();
+    assert!(
+        extra.contains("vs disk read") && extra.contains("server RSS peak"),
+        "{extra}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
 fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
     let dir = std::env::temp_dir().join(format!(
         "campus-test-{}-{:?}",

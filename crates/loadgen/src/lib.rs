@@ -8,12 +8,15 @@
 //! - [`latency`]: HDR latency histograms and the figures taken from them.
 //! - [`baseline`]: the bare tonic server (one trivial unary method, nothing else).
 //! - [`scenarios`]: what each named scenario seeds and calls.
+//! - `materials`: the lesson-materials scenarios (downloads over HTTP and gRPC next to a
+//!   disk read, seeks, uploads).
 //! - [`report`]: the table, the Markdown report and the JSON output.
 
 pub mod baseline;
 pub mod cpu;
 pub mod latency;
 pub mod load;
+mod materials;
 pub mod report;
 pub mod scenarios;
 

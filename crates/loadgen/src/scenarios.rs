@@ -51,6 +51,10 @@ pub const ALL: &[&str] = &[
     "analytics",
     "import",
     "watch",
+    "download-http",
+    "download-grpc",
+    "range-seek",
+    "upload",
     "get-course-cold",
     "my-courses-cold",
 ];
@@ -94,6 +98,10 @@ pub struct Target {
     pub connections: usize,
     /// Concurrent WatchAttendance subscribers in the `watch` scenario.
     pub subscribers: usize,
+    /// Downloads in flight in the `download-*` scenarios.
+    pub downloads: usize,
+    /// A directory of the benchmark's own, on the disk the server stores content on.
+    pub scratch: std::path::PathBuf,
 }
 
 /// What a scenario measured, before it is put next to the baseline.
@@ -105,17 +113,22 @@ pub struct Outcome {
     pub per_call: f64,
     /// What the throughput counts.
     pub unit: &'static str,
+    /// Units of work done inside the measured window, where calls outlast it (a 10 MiB
+    /// download at 1,000 in flight): the throughput is counted from it rather than from the
+    /// calls completed. `None`: calls × `per_call`.
+    pub measured_units: Option<f64>,
     /// Other figures.
     pub extra: Vec<(String, String)>,
 }
 
-type Authed = BearerChannel;
+/// A channel carrying a caller's token.
+pub(crate) type Authed = BearerChannel;
 
 async fn connect(url: &str) -> Result<Channel, Error> {
     Ok(Channel::from_shared(url.to_owned())?.connect().await?)
 }
 
-async fn authed(url: &str, token: &str) -> Result<Authed, Error> {
+pub(crate) async fn authed(url: &str, token: &str) -> Result<Authed, Error> {
     Ok(Bearer::new(token)?.on(connect(url).await?))
 }
 
@@ -128,15 +141,17 @@ async fn channels(target: &Target, token: &str) -> Result<Arc<Vec<Authed>>, Erro
     Ok(Arc::new(channels))
 }
 
-fn code(status: tonic::Status) -> tonic::Code {
+pub(crate) fn code(status: tonic::Status) -> tonic::Code {
     status.code()
 }
 
 /// A school with a school admin, an instructor and `students`, all logged in.
-struct Seeded {
+pub(crate) struct Seeded {
     school_id: String,
-    instructor: (String, String),
-    students: Vec<(String, String)>,
+    /// The instructor's id and token.
+    pub(crate) instructor: (String, String),
+    /// Each student's id and token.
+    pub(crate) students: Vec<(String, String)>,
 }
 
 const PASSWORD: &str = "benchmark password";
@@ -180,7 +195,11 @@ async fn ledger_accounts(
     Ok((accounts, expense))
 }
 
-async fn seed_school(target: &Target, name: &str, students: usize) -> Result<Seeded, Error> {
+pub(crate) async fn seed_school(
+    target: &Target,
+    name: &str,
+    students: usize,
+) -> Result<Seeded, Error> {
     let mut users = UsersServiceClient::new(authed(&target.campus, &target.admin_token).await?);
     let slug = format!("bench-{name}-{}", target.run_id);
     let school = users
@@ -264,7 +283,7 @@ async fn seed_learners(
 }
 
 /// `count` published courses of the school's instructor (with one lesson each).
-async fn seed_courses(
+pub(crate) async fn seed_courses(
     target: &Target,
     seeded: &Seeded,
     count: usize,
@@ -364,7 +383,7 @@ async fn metric(target: &Target, name: &str, labels: &[&str]) -> Result<f64, Err
 }
 
 /// Resident memory of the server process, MiB (Linux).
-fn server_rss_mib(target: &Target) -> Option<f64> {
+pub(crate) fn server_rss_mib(target: &Target) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", target.server_pid?)).ok()?;
     let kib: f64 = status
         .lines()
@@ -387,6 +406,7 @@ pub async fn run_scenario(
         measurement,
         unit,
         per_call,
+        measured_units: None,
         extra,
     };
     match name {
@@ -730,7 +750,10 @@ pub async fn run_scenario(
         "my-courses-cold" => my_courses_cold(target, settings, progress).await,
         "import" => import(target, settings, progress).await,
         "watch" => watch(target, settings, progress).await,
-        other => Err(format!("unknown scenario {other:?}; known: {}", ALL.join(", ")).into()),
+        other => match crate::materials::run_scenario(other, target, settings, progress).await {
+            Some(outcome) => outcome,
+            None => Err(format!("unknown scenario {other:?}; known: {}", ALL.join(", ")).into()),
+        },
     }
 }
 
@@ -796,6 +819,7 @@ async fn my_courses_cold(
         measurement,
         unit: "calls/s",
         per_call: 1.0,
+        measured_units: None,
         extra: vec![
             ("learners".into(), format!("{COLD_LEARNERS}, caches off")),
             ("courses per page".into(), COLD_COURSES_EACH.to_string()),
@@ -866,6 +890,7 @@ async fn import(
         measurement,
         unit: "rows/s",
         per_call: IMPORT_ROWS as f64,
+        measured_units: None,
         extra: vec![
             ("rows per call".into(), IMPORT_ROWS.to_string()),
             ("imports in flight".into(), IMPORTS_IN_FLIGHT.to_string()),
@@ -994,6 +1019,7 @@ async fn watch(
         measurement,
         unit: "batches/s",
         per_call: 1.0,
+        measured_units: None,
         extra,
     })
 }

@@ -26,7 +26,9 @@ use campus_store::now_micros;
 use futures::{Stream, StreamExt as _, stream::BoxStream};
 
 use super::{
-    Materials, resource_message,
+    Materials,
+    in_flight::InFlight,
+    resource_message,
     signing::{Grant, expiry_after},
     store::{self, ResourceRow},
 };
@@ -34,7 +36,7 @@ use crate::{domain::can_edit, error::CoursesError};
 
 /// Largest chunk sent at once, over gRPC and HTTP: big enough to keep per-message costs low,
 /// small enough that a thousand downloads hold little memory.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// Which transport a download went out on, for the metrics.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +62,7 @@ struct Counted {
     sent: u64,
     done: bool,
     record: Option<Box<dyn FnOnce(u64) + Send>>,
+    in_flight: InFlight,
 }
 
 impl Stream for Counted {
@@ -67,6 +70,7 @@ impl Stream for Counted {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        std::task::ready!(this.in_flight.poll_ready(cx));
         loop {
             if this.done {
                 if this.buffer.is_empty() {
@@ -78,7 +82,7 @@ impl Stream for Counted {
                 Poll::Ready(Some(Ok(bytes))) => {
                     if this.buffer.is_empty() && bytes.len() >= CHUNK {
                         this.sent += bytes.len() as u64;
-                        return Poll::Ready(Some(Ok(bytes)));
+                        return Poll::Ready(Some(Ok(this.in_flight.hold(bytes))));
                     }
                     this.buffer.extend_from_slice(&bytes);
                     if this.buffer.len() >= CHUNK {
@@ -104,7 +108,7 @@ impl Counted {
     fn take(&mut self) -> Bytes {
         let bytes = self.buffer.split().freeze();
         self.sent += bytes.len() as u64;
-        bytes
+        self.in_flight.hold(bytes)
     }
 }
 
@@ -154,6 +158,7 @@ impl Materials {
             sent: 0,
             done: false,
             record: Some(Box::new(record)),
+            in_flight: InFlight::default(),
         })
     }
 

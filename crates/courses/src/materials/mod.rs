@@ -16,6 +16,7 @@ mod access;
 pub(crate) mod checks;
 mod download;
 mod http;
+mod in_flight;
 mod service;
 pub(crate) mod signing;
 mod store;
