@@ -34,11 +34,7 @@ use super::{
 };
 use crate::{domain::can_edit, error::CoursesError};
 
-/// Largest chunk sent at once, over gRPC and HTTP: big enough to keep per-message costs low,
-/// small enough that a thousand downloads hold little memory.
-const CHUNK: usize = 64 * 1024;
-
-/// Which transport a download went out on, for the metrics.
+/// Which transport a download went out on, for the metrics and its chunk size.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Transport {
     Grpc,
@@ -52,12 +48,25 @@ impl Transport {
             Self::Http => "http",
         }
     }
+
+    /// Largest chunk sent at once: big enough to keep per-message costs low, small enough that
+    /// a thousand downloads hold little memory. A gRPC chunk is held twice while it goes out
+    /// (tonic's encoding buffer and HTTP/2's send queue), so its chunks are half the size.
+    fn chunk(self) -> usize {
+        match self {
+            Self::Grpc => 32 * 1024,
+            Self::Http => 64 * 1024,
+        }
+    }
 }
 
-/// A byte stream re-cut into chunks of up to [`CHUNK`] bytes that counts what it yields and
+/// A byte stream re-cut into chunks of up to `chunk` bytes that counts what it yields and
 /// records the count once, when it ends or is dropped (a browser that stops watching).
 struct Counted {
     inner: BoxStream<'static, Result<Bytes, Failure>>,
+    chunk: usize,
+    /// Bytes read from `inner` and not yet cut into chunks.
+    rest: Bytes,
     buffer: BytesMut,
     sent: u64,
     done: bool,
@@ -72,23 +81,22 @@ impl Stream for Counted {
         let this = self.get_mut();
         std::task::ready!(this.in_flight.poll_ready(cx));
         loop {
+            if this.buffer.is_empty() && this.rest.len() >= this.chunk {
+                let chunk = this.rest.split_to(this.chunk);
+                return Poll::Ready(Some(Ok(this.send(chunk))));
+            }
+            let room = this.chunk - this.buffer.len();
+            let part = this.rest.split_to(room.min(this.rest.len()));
+            this.buffer.extend_from_slice(&part);
+            if this.buffer.len() >= this.chunk || (this.done && !this.buffer.is_empty()) {
+                let chunk = this.buffer.split().freeze();
+                return Poll::Ready(Some(Ok(this.send(chunk))));
+            }
             if this.done {
-                if this.buffer.is_empty() {
-                    return Poll::Ready(None);
-                }
-                return Poll::Ready(Some(Ok(this.take())));
+                return Poll::Ready(None);
             }
             match this.inner.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(bytes))) => {
-                    if this.buffer.is_empty() && bytes.len() >= CHUNK {
-                        this.sent += bytes.len() as u64;
-                        return Poll::Ready(Some(Ok(this.in_flight.hold(bytes))));
-                    }
-                    this.buffer.extend_from_slice(&bytes);
-                    if this.buffer.len() >= CHUNK {
-                        return Poll::Ready(Some(Ok(this.take())));
-                    }
-                }
+                Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
                 Poll::Ready(Some(Err(failure))) => {
                     this.done = true;
                     this.buffer.clear();
@@ -96,7 +104,8 @@ impl Stream for Counted {
                 }
                 Poll::Ready(None) => this.done = true,
                 Poll::Pending if !this.buffer.is_empty() => {
-                    return Poll::Ready(Some(Ok(this.take())));
+                    let chunk = this.buffer.split().freeze();
+                    return Poll::Ready(Some(Ok(this.send(chunk))));
                 }
                 Poll::Pending => return Poll::Pending,
             }
@@ -105,10 +114,10 @@ impl Stream for Counted {
 }
 
 impl Counted {
-    fn take(&mut self) -> Bytes {
-        let bytes = self.buffer.split().freeze();
-        self.sent += bytes.len() as u64;
-        self.in_flight.hold(bytes)
+    /// `chunk`, counted and held until the connection lets go of it.
+    fn send(&mut self, chunk: Bytes) -> Bytes {
+        self.sent += chunk.len() as u64;
+        self.in_flight.hold(chunk)
     }
 }
 
@@ -154,6 +163,8 @@ impl Materials {
         };
         Ok(Counted {
             inner,
+            chunk: transport.chunk(),
+            rest: Bytes::new(),
             buffer: BytesMut::new(),
             sent: 0,
             done: false,
@@ -305,5 +316,53 @@ impl Materials {
                 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn any_stream_is_recut_into_chunks_and_counted_once() {
+        let sizes = [1, 100 * 1024, 10, 32 * 1024, 32 * 1024 - 1, 3];
+        let parts: Vec<Bytes> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| Bytes::from(vec![u8::try_from(i).unwrap_or(0); n]))
+            .collect();
+        let whole: Vec<u8> = parts.iter().flatten().copied().collect();
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let record = {
+            let recorded = Arc::clone(&recorded);
+            move |sent| recorded.lock().map(|mut r| r.push(sent)).unwrap_or(())
+        };
+        let mut counted = Counted {
+            inner: futures::stream::iter(parts.into_iter().map(Ok)).boxed(),
+            chunk: Transport::Grpc.chunk(),
+            rest: Bytes::new(),
+            buffer: BytesMut::new(),
+            sent: 0,
+            done: false,
+            record: Some(Box::new(record)),
+            in_flight: InFlight::default(),
+        };
+        let mut received = Vec::new();
+        while let Some(chunk) = counted.next().await {
+            let chunk = chunk.map_err(|failure| failure.to_string());
+            let chunk = chunk.unwrap_or_default();
+            assert!(
+                !chunk.is_empty() && chunk.len() <= 32 * 1024,
+                "{}",
+                chunk.len()
+            );
+            received.extend_from_slice(&chunk);
+        }
+        drop(counted);
+        assert_eq!(received, whole);
+        let recorded = recorded.lock().map(|r| r.clone()).unwrap_or_default();
+        assert_eq!(recorded, vec![whole.len() as u64]);
     }
 }
