@@ -237,22 +237,14 @@ struct DatabaseFlags {
     database: campus_store::DatabaseConfig,
 }
 
-#[test]
-fn bench_baseline_smoke_test_completes_without_errors() -> Result<(), Error> {
+/// `campus bench ARGS` on the embedded stores, writing its JSON report: the report.
+fn bench_report(args: &[&str]) -> Result<String, Error> {
     let dir = tempfile_dir()?;
     let json = dir.join("report.json");
     let output = Command::new(CAMPUS)
-        .args([
-            "bench",
-            "baseline",
-            "--duration",
-            "2s",
-            "--warmup",
-            "0s",
-            "--concurrency",
-            "8",
-        ])
-        .arg("--json")
+        .arg("bench")
+        .args(args)
+        .args(["--warmup", "0s", "--json"])
         .arg(&json)
         .env_remove("CAMPUS_BENCH_DATABASE_URL")
         .env_remove("CAMPUS_BENCH_REDIS_URL")
@@ -263,46 +255,36 @@ fn bench_baseline_smoke_test_completes_without_errors() -> Result<(), Error> {
         String::from_utf8_lossy(&output.stderr)
     );
     let report = std::fs::read_to_string(&json)?;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(report)
+}
+
+#[test]
+fn bench_baseline_smoke_test_completes_without_errors() -> Result<(), Error> {
+    let report = bench_report(&["baseline", "--duration", "2s", "--concurrency", "8"])?;
     assert!(report.contains(r#""name": "baseline""#), "{report}");
     assert!(
         report.contains(r#""errors": {}"#),
         "the baseline answered every call: {report}"
     );
-    let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
 
 #[test]
 fn bench_materials_smoke_test_moves_whole_files_without_errors() -> Result<(), Error> {
-    let dir = tempfile_dir()?;
-    let json = dir.join("report.json");
-    let output = Command::new(CAMPUS)
-        .args([
-            "bench",
-            "download-http",
-            "download-grpc",
-            "range-seek",
-            "upload",
-            "--downloads",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--concurrency",
-            "2",
-        ])
-        .arg("--json")
-        .arg(&json)
-        .env_remove("CAMPUS_BENCH_DATABASE_URL")
-        .env_remove("CAMPUS_BENCH_REDIS_URL")
-        .output()?;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    let report = bench_report(&[
+        "download-http",
+        "download-grpc",
+        "range-seek",
+        "upload",
+        "--downloads",
+        "4",
+        "--duration",
+        "1s",
+        "--concurrency",
+        "2",
+    ])?;
+    let report: serde_json::Value = serde_json::from_str(&report)?;
     let scenarios = report["scenarios"].as_array().ok_or("no scenarios")?;
     for name in ["download-http", "download-grpc", "range-seek", "upload"] {
         let scenario = scenarios
@@ -322,7 +304,6 @@ fn bench_materials_smoke_test_moves_whole_files_without_errors() -> Result<(), E
         extra.contains("vs disk read") && extra.contains("server RSS peak"),
         "{extra}"
     );
-    let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
 

@@ -114,6 +114,24 @@ impl Stream for Counted {
 }
 
 impl Counted {
+    /// `inner` re-cut for `transport`, calling `record` with the bytes sent once it is done.
+    fn new(
+        inner: BoxStream<'static, Result<Bytes, Failure>>,
+        transport: Transport,
+        record: impl FnOnce(u64) + Send + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            chunk: transport.chunk(),
+            rest: Bytes::new(),
+            buffer: BytesMut::new(),
+            sent: 0,
+            done: false,
+            record: Some(Box::new(record)),
+            in_flight: InFlight::default(),
+        }
+    }
+
     /// `chunk`, counted and held until the connection lets go of it.
     fn send(&mut self, chunk: Bytes) -> Bytes {
         self.sent += chunk.len() as u64;
@@ -161,16 +179,7 @@ impl Materials {
                 }
             });
         };
-        Ok(Counted {
-            inner,
-            chunk: transport.chunk(),
-            rest: Bytes::new(),
-            buffer: BytesMut::new(),
-            sent: 0,
-            done: false,
-            record: Some(Box::new(record)),
-            in_flight: InFlight::default(),
-        })
+        Ok(Counted::new(inner, transport, record))
     }
 
     /// DownloadResource: the current version from `offset`, the resource in the first message.
@@ -339,16 +348,8 @@ mod tests {
             let recorded = Arc::clone(&recorded);
             move |sent| recorded.lock().map(|mut r| r.push(sent)).unwrap_or(())
         };
-        let mut counted = Counted {
-            inner: futures::stream::iter(parts.into_iter().map(Ok)).boxed(),
-            chunk: Transport::Grpc.chunk(),
-            rest: Bytes::new(),
-            buffer: BytesMut::new(),
-            sent: 0,
-            done: false,
-            record: Some(Box::new(record)),
-            in_flight: InFlight::default(),
-        };
+        let inner = futures::stream::iter(parts.into_iter().map(Ok)).boxed();
+        let mut counted = Counted::new(inner, Transport::Grpc, record);
         let mut received = Vec::new();
         while let Some(chunk) = counted.next().await {
             let chunk = chunk.map_err(|failure| failure.to_string());
