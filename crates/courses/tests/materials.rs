@@ -20,8 +20,11 @@ use sha2::Digest as _;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-/// Size of the chunks the tests send.
+/// Size of the chunks the tests send: also the server's local read and HTTP chunk.
 const CHUNK: usize = 64 * 1024;
+
+/// Size of the chunks of a gRPC download.
+const GRPC_CHUNK: usize = 32 * 1024;
 
 const OLD_KEY: &str = "old=0123456789abcdef0123456789abcdef";
 const NEW_KEY: &str = "new=fedcba9876543210fedcba9876543210";
@@ -205,7 +208,9 @@ async fn files_round_trip_byte_for_byte_on_every_store() -> Result<(), Error> {
     for content in TestContent::all().await? {
         let class = class(&content, &[]).await?;
         let store = content.name();
-        for size in [1, CHUNK - 1, CHUNK, CHUNK + 1, 10 * 1024 * 1024] {
+        let boundaries = [GRPC_CHUNK - 1, GRPC_CHUNK, GRPC_CHUNK + 1];
+        let sizes = [1, CHUNK - 1, CHUNK, CHUNK + 1, 10 * 1024 * 1024];
+        for size in boundaries.into_iter().chain(sizes) {
             let data = file(size, 7);
             let resource = class
                 .upload(class.start(&format!("File {size}"), &data), &data)
