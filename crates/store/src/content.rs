@@ -154,38 +154,48 @@ fn failure(error: object_store::Error) -> Failure {
 /// that CPU while a thousand downloads still hold little memory.
 const FILE_READ: usize = 64 * 1024;
 
+/// A local file read that failed: a file shorter than its blob's recorded size is a broken
+/// invariant; anything else is storage that did not answer as it should.
+fn file_failure(error: std::io::Error) -> Failure {
+    if error.kind() == std::io::ErrorKind::UnexpectedEof {
+        Failure::internal("the content store", error)
+    } else {
+        Failure::unavailable("the content store", error)
+    }
+}
+
 /// Bytes `range` of a local file, one blocking read of up to [`FILE_READ`] bytes at a time,
-/// each made when the consumer asks for the next chunk and a permit of `reads` is free.
+/// each made when the consumer asks for the next chunk and a permit of `reads` is free. The
+/// permit goes with the read, so a download dropped mid-read still counts until it ends.
 fn read_file(
     file: std::fs::File,
     range: Range<u64>,
     reads: Arc<Semaphore>,
 ) -> BoxStream<'static, Result<Bytes, Failure>> {
-    use std::io::{Read as _, Seek as _};
-    let io = |error: std::io::Error| Failure::unavailable("the content store", error);
-    let state = (Some(file), range.start, range.end);
-    futures::stream::try_unfold(state, move |(file, at, end)| {
-        let reads = Arc::clone(&reads);
+    use std::os::unix::fs::FileExt as _;
+    let file = Arc::new(file);
+    let end = range.end;
+    futures::stream::try_unfold(range.start, move |at| {
+        let (file, reads) = (Arc::clone(&file), Arc::clone(&reads));
         async move {
-            let Some(mut file) = file.filter(|_| at < end) else {
+            if at >= end {
                 return Ok(None);
-            };
-            let _permit = reads
+            }
+            let permit = reads
                 .acquire_owned()
                 .await
-                .map_err(|closed| io(std::io::Error::other(closed)))?;
-            let (file, bytes) = tokio::task::spawn_blocking(move || {
-                let want = usize::try_from((end - at).min(FILE_READ as u64)).unwrap_or(FILE_READ);
+                .map_err(|closed| file_failure(std::io::Error::other(closed)))?;
+            let want = usize::try_from((end - at).min(FILE_READ as u64)).unwrap_or(FILE_READ);
+            let bytes = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let mut buffer = vec![0; want];
-                file.seek(std::io::SeekFrom::Start(at))?;
-                file.read_exact(&mut buffer)?;
-                Ok::<_, std::io::Error>((file, Bytes::from(buffer)))
+                file.read_exact_at(&mut buffer, at)?;
+                Ok::<_, std::io::Error>(Bytes::from(buffer))
             })
             .await
-            .map_err(|joined| io(std::io::Error::other(joined)))?
-            .map_err(io)?;
-            let next = at + bytes.len() as u64;
-            Ok(Some((bytes, (Some(file), next, end))))
+            .map_err(|joined| file_failure(std::io::Error::other(joined)))?
+            .map_err(file_failure)?;
+            Ok(Some((bytes, at + want as u64)))
         }
     })
     .boxed()

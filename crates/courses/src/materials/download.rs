@@ -50,8 +50,10 @@ impl Transport {
     }
 
     /// Largest chunk sent at once: big enough to keep per-message costs low, small enough that
-    /// a thousand downloads hold little memory. A gRPC chunk is held twice while it goes out
-    /// (tonic's encoding buffer and HTTP/2's send queue), so its chunks are half the size.
+    /// a thousand downloads hold little memory. A gRPC chunk is copied on its way out (into
+    /// the message, into tonic's encoding buffer, then queued by HTTP/2, which is bounded by
+    /// the client's flow-control window rather than by [`InFlight`]), so its chunks are half
+    /// the size.
     fn chunk(self) -> usize {
         match self {
             Self::Grpc => 32 * 1024,
@@ -61,7 +63,8 @@ impl Transport {
 }
 
 /// A byte stream re-cut into chunks of up to `chunk` bytes that counts what it yields and
-/// records the count once, when it ends or is dropped (a browser that stops watching).
+/// records the count once, when it ends or is dropped (a browser that stops watching). Its
+/// consumer must let go of a chunk before it asks for the next one (see [`InFlight`]).
 struct Counted {
     inner: BoxStream<'static, Result<Bytes, Failure>>,
     chunk: usize,
@@ -70,6 +73,8 @@ struct Counted {
     buffer: BytesMut,
     sent: u64,
     done: bool,
+    /// Why `inner` ended early, told after the bytes read before it are sent.
+    failed: Option<Failure>,
     record: Option<Box<dyn FnOnce(u64) + Send>>,
     in_flight: InFlight,
 }
@@ -79,6 +84,9 @@ impl Stream for Counted {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.done && this.rest.is_empty() && this.buffer.is_empty() {
+            return Poll::Ready(this.failed.take().map(Err));
+        }
         std::task::ready!(this.in_flight.poll_ready(cx));
         loop {
             if this.buffer.is_empty() && this.rest.len() >= this.chunk {
@@ -93,14 +101,13 @@ impl Stream for Counted {
                 return Poll::Ready(Some(Ok(this.send(chunk))));
             }
             if this.done {
-                return Poll::Ready(None);
+                return Poll::Ready(this.failed.take().map(Err));
             }
             match this.inner.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
                 Poll::Ready(Some(Err(failure))) => {
                     this.done = true;
-                    this.buffer.clear();
-                    return Poll::Ready(Some(Err(failure)));
+                    this.failed = Some(failure);
                 }
                 Poll::Ready(None) => this.done = true,
                 Poll::Pending if !this.buffer.is_empty() => {
@@ -127,6 +134,7 @@ impl Counted {
             buffer: BytesMut::new(),
             sent: 0,
             done: false,
+            failed: None,
             record: Some(Box::new(record)),
             in_flight: InFlight::default(),
         }
@@ -149,7 +157,8 @@ impl Drop for Counted {
 
 impl Materials {
     /// Bytes `range` of `resource`, in chunks, counted per resource (a download when the
-    /// range starts at byte 0) and in the transport's metrics.
+    /// range starts at byte 0) and in the transport's metrics. Each chunk must be let go of
+    /// before the next is asked for.
     pub(crate) async fn read_counted(
         &self,
         resource: &ResourceRow,
@@ -365,5 +374,23 @@ mod tests {
         assert_eq!(received, whole);
         let recorded = recorded.lock().map(|r| r.clone()).unwrap_or_default();
         assert_eq!(recorded, vec![whole.len() as u64]);
+    }
+
+    #[tokio::test]
+    async fn bytes_read_before_a_failure_are_sent_then_the_failure() {
+        let inner = futures::stream::iter([
+            Ok(Bytes::from_static(b"read")),
+            Err(Failure::unavailable(
+                "the content store",
+                std::io::Error::other("gone"),
+            )),
+        ])
+        .boxed();
+        let mut counted = Counted::new(inner, Transport::Http, |_| ());
+        let first = counted.next().await.map(|chunk| chunk.map(|c| c.to_vec()));
+        assert_eq!(first.and_then(Result::ok), Some(b"read".to_vec()));
+        let second = counted.next().await;
+        assert!(matches!(second, Some(Err(_))), "{second:?}");
+        assert!(counted.next().await.is_none());
     }
 }

@@ -2,7 +2,9 @@
 //! it has not written yet, and a thousand slow readers would each fill that queue; instead a
 //! download reads its next chunk from the store only once the network has taken the previous
 //! one (the connection dropped it), so its memory stays at one chunk while the kernel's send
-//! buffer keeps the line busy.
+//! buffer keeps the line busy. A consumer that keeps a chunk while it asks for the next one
+//! waits forever: hyper writes (and drops) before it polls again, and gRPC copies each chunk
+//! into its message, so neither does.
 
 use std::{
     sync::{
