@@ -208,6 +208,7 @@ async fn files_round_trip_byte_for_byte_on_every_store() -> Result<(), Error> {
     for content in TestContent::all().await? {
         let class = class(&content, &[]).await?;
         let store = content.name();
+        let http2 = reqwest::Client::builder().http2_prior_knowledge().build()?;
         let boundaries = [GRPC_CHUNK - 1, GRPC_CHUNK, GRPC_CHUNK + 1];
         let sizes = [1, CHUNK - 1, CHUNK, CHUNK + 1, 10 * 1024 * 1024];
         for size in boundaries.into_iter().chain(sizes) {
@@ -232,6 +233,19 @@ async fn files_round_trip_byte_for_byte_on_every_store() -> Result<(), Error> {
                 sha256(&body),
                 sha256(&data),
                 "{store}: HTTP download of {size} bytes"
+            );
+            // Browsers behind TLS speak HTTP/2 to the same route.
+            let body = http2
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            assert_eq!(
+                sha256(&body),
+                sha256(&data),
+                "{store}: HTTP/2 download of {size} bytes"
             );
         }
         // Resuming a download from an offset.
