@@ -7,7 +7,8 @@
 //! - `store`: the SQL of resources, uploads, referenced blobs and download counts.
 //! - `upload`: starting, appending to and finishing uploads; the one path that makes a
 //!   checked file a resource's version.
-//! - `download`: the gRPC stream, signed URLs and counts; `http`: the signed-URL route.
+//! - `download`: the gRPC stream, signed URLs and counts; `http`: the signed-URL route;
+//!   `in_flight`: a download reads its next chunk once the connection let go of the last.
 //! - `signing`: HMAC-signed download URLs with rotating keys.
 //! - `sweep`: removal of abandoned uploads and of files nothing refers to.
 //! - `service`: the gRPC trait, delegating to the above.
