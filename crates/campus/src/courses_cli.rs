@@ -119,11 +119,7 @@ async fn digest(file: &Path) -> anyhow::Result<(u64, String)> {
         progress.inc(read as u64);
     }
     progress.finish_and_clear();
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let sha256 = hex::encode(hasher.finalize());
     Ok((size, sha256))
 }
 

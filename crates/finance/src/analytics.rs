@@ -447,10 +447,9 @@ impl Finance {
         let key = format!(
             "{}|{}",
             caller.user_id,
-            sha2::Sha256::digest(query.unwrap_or_default().encode_to_vec())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
+            hex::encode(sha2::Sha256::digest(
+                query.unwrap_or_default().encode_to_vec()
+            ))
         );
         let database = self.store.database.clone();
         let owner = caller.user_id.clone();

@@ -85,13 +85,6 @@ fn random_file() -> Vec<u8> {
     data
 }
 
-fn sha256_hex(data: &[u8]) -> String {
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// Streams `data` to UploadResource as a new resource of `course_id`.
 async fn upload_file(
     client: &mut MaterialsServiceClient<Authed>,
@@ -105,7 +98,7 @@ async fn upload_file(
         title: "Benchmark video".into(),
         media_type: "video/mp4".into(),
         size: i64::try_from(data.len()).unwrap_or(i64::MAX),
-        sha256: sha256_hex(data),
+        sha256: hex::encode(sha2::Sha256::digest(data)),
         ..UploadStart::default()
     };
     let parts = std::iter::once(Part::Start(start))

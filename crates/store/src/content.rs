@@ -201,15 +201,6 @@ fn read_file(
     .boxed()
 }
 
-/// Hex digits of a SHA-256.
-fn hex(digest: &[u8]) -> String {
-    use std::fmt::Write as _;
-    digest.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
-}
-
 /// Where a blob lives.
 fn blob_path(sha256: &str) -> Path {
     Path::from(format!("blobs/{sha256}"))
@@ -389,7 +380,7 @@ impl Content {
                     received,
                 }));
             }
-            let sha256 = hex(&hasher.finalize());
+            let sha256 = hex::encode(hasher.finalize());
             if sha256 != expected_sha256 {
                 return Err(WriteError::Mismatch(Mismatch::Sha256 {
                     expected: expected_sha256.to_owned(),
@@ -515,10 +506,9 @@ fn chrono_cutoff(age: Duration) -> chrono::DateTime<chrono::Utc> {
 
 #[cfg(test)]
 mod tests {
-    use super::hex;
-
+    /// Blob names and announced SHA-256s are compared as text: lower case, two digits a byte.
     #[test]
     fn hex_is_lower_case_two_digits_a_byte() {
-        assert_eq!(hex(&[0, 1, 0xab, 0xff]), "0001abff");
+        assert_eq!(hex::encode([0, 1, 0xab, 0xff]), "0001abff");
     }
 }

@@ -47,11 +47,7 @@ impl Key {
             .as_bytes()
             .to_vec();
         let public = signing.verifying_key().to_bytes();
-        let kid = sha2::Sha256::digest(public)
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let kid = hex::encode(&sha2::Sha256::digest(public)[..8]);
         let key = Self {
             kid,
             encoding: EncodingKey::from_ed_der(&der),

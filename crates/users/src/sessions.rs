@@ -37,10 +37,7 @@ const CLOCK_MARGIN: Duration = Duration::from_secs(60);
 
 /// The stored form of a refresh token.
 pub(crate) fn refresh_hash(token: &str) -> String {
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 fn micros(duration: Duration) -> i64 {

@@ -172,11 +172,7 @@ fn key(subject: Subject, id: &str) -> String {
         Subject::Account => "account",
         Subject::Address => "address",
     };
-    let digest: String = sha2::Sha256::digest(id.as_bytes())
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = hex::encode(&sha2::Sha256::digest(id.as_bytes())[..16]);
     format!("login-failures:{kind}:{digest}")
 }
 
