@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BUF   ?= npx --yes @bufbuild/buf
 
-.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fuzz fuzz-smoke fmt proto-lint proto-breaking bench moto-venv \
+.PHONY: all build run demo web web-lint web-test web-figures screenshots test lint deny deny-advisories fuzz fuzz-smoke fmt proto-lint proto-breaking bench moto-venv ical-venv \
 	k8s-venv k8s-validate k8s-rehearse
 
 all: build
@@ -64,9 +64,10 @@ screenshots: web-test
 ## test: contract lint and breaking-change check, then every crate's tests (all of them, even
 ## after a failure, so one run shows every failing test)
 ## (the materials tests run on the filesystem and on moto, an S3-compatible server from PyPI,
-## installed pinned in target/moto-venv)
-test: proto-lint proto-breaking moto-venv
-	$(MOTO_ENV) $(CARGO) test --workspace --locked --no-fail-fast
+## installed pinned in target/moto-venv; the calendar feed is read by Python's icalendar, pinned
+## in target/ical-venv)
+test: proto-lint proto-breaking moto-venv ical-venv
+	$(MOTO_ENV) $(ICAL_ENV) $(CARGO) test --workspace --locked --no-fail-fast
 	$(MAKE) web-test
 
 ## lint: formatting, clippy with warnings as errors, no unused dependencies (cargo-machete), the
@@ -142,6 +143,17 @@ moto-venv:
 	@test -x $(MOTO_VENV)/bin/python || python3 -m venv $(MOTO_VENV)
 	@test -x $(MOTO_VENV)/bin/moto_server || \
 		$(MOTO_VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==5.2.6'
+
+ICAL_VENV := target/ical-venv
+ICAL_ENV  := CAMPUS_TEST_ICAL_PYTHON=$(abspath $(ICAL_VENV))/bin/python
+
+## ical-venv: Python's icalendar, an independent parser of the calendar feed for the events
+## tests, pinned, in target/ical-venv
+ical-venv:
+	@test -x $(ICAL_VENV)/bin/python || python3 -m venv $(ICAL_VENV)
+	@$(ICAL_VENV)/bin/python -c 'import icalendar' 2>/dev/null || \
+		$(ICAL_VENV)/bin/pip install --quiet --disable-pip-version-check icalendar==7.3.2 \
+		python-dateutil==4.0.0 typing_extensions==4.16.0 tzdata==2026.6
 
 K8S_VENV := target/k8s-venv
 K8S_PYTHON_PACKAGES := kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.2 grpcio==1.85.3 \

@@ -4,7 +4,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use campus_courses::{CoursesConfig, MaterialsConfig};
+use campus_courses::{CoursesConfig, EventsConfig, MaterialsConfig};
 use campus_finance::FinanceConfig;
 use campus_runtime::backoff::Backoff;
 use campus_runtime::{
@@ -59,6 +59,9 @@ pub struct ServeSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub materials: MaterialsConfig,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub events: EventsConfig,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub finance: FinanceConfig,
@@ -166,6 +169,22 @@ pub async fn serve(
             &settings.materials,
             &registry,
         )?;
+        let events = campus_courses::school_events::SchoolEvents::new(
+            &courses,
+            &materials,
+            &settings.events,
+        );
+        let (prefix, route) = events.http_route();
+        server.add_http_route(prefix, route);
+        let reminder = events.clone();
+        let stop_reminders = until_stopped();
+        tokio::spawn(async move { reminder.remind_until(stop_reminders).await });
+        server
+            .add_service(campus_courses::school_events::service(
+                events,
+                max_message_size,
+            ))
+            .await;
         server
             .add_service(campus_courses::service(courses, max_message_size))
             .await;

@@ -104,6 +104,24 @@ impl Courses {
         }
     }
 
+    /// The course, if `caller` belongs to it: its instructor and school admins (and platform
+    /// admins) always, learners while enrolled in it and it is not a draft. Anyone else finds
+    /// nothing (NOT_FOUND), as for the course itself.
+    pub(crate) async fn member_course(
+        &self,
+        caller: &Caller,
+        course_id: &str,
+    ) -> Result<CourseRow, CoursesError> {
+        let course = self.visible_course(caller, course_id).await?;
+        if can_edit(caller, &course)
+            || store::is_enrolled(&self.store.database, &course.id, &caller.user_id).await?
+        {
+            Ok(course)
+        } else {
+            Err(CoursesError::NotFound("course"))
+        }
+    }
+
     /// The course, through the cache, if `caller` may see it.
     pub(crate) async fn cached_course(
         &self,

@@ -82,3 +82,38 @@ pub struct MaterialsConfig {
     )]
     pub sweep_interval: Duration,
 }
+
+/// Reminders and calendar feeds of school events.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventsConfig {
+    /// How long before an event's start its GOING attendees are reminded (`event.reminder`).
+    #[arg(
+        long = "event-reminder-lead",
+        env = "CAMPUS_EVENT_REMINDER_LEAD",
+        value_name = "CAMPUS_EVENT_REMINDER_LEAD",
+        default_value = "24h",
+        value_parser = humantime::parse_duration
+    )]
+    pub reminder_lead: Duration,
+
+    /// How often each replica looks for due reminders: a reminder is late by at most this.
+    #[arg(
+        long = "event-reminder-interval",
+        env = "CAMPUS_EVENT_REMINDER_INTERVAL",
+        value_name = "CAMPUS_EVENT_REMINDER_INTERVAL",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub reminder_interval: Duration,
+
+    /// How long a calendar feed URL works (calendar apps keep polling it); GetCalendarUrl
+    /// with `reset` ends every earlier URL of the caller sooner.
+    #[arg(
+        long = "event-feed-ttl",
+        env = "CAMPUS_EVENT_FEED_TTL",
+        value_name = "CAMPUS_EVENT_FEED_TTL",
+        default_value = "365days",
+        value_parser = humantime::parse_duration
+    )]
+    pub feed_ttl: Duration,
+}

@@ -14,6 +14,8 @@
 //! - `service`: the gRPC trait, delegating to the above.
 //! - [`materials`]: files of courses and lessons (`MaterialsService`) and their signed
 //!   HTTP downloads.
+//! - [`school_events`]: events of schools and courses (`EventsService`), RSVPs with a
+//!   waitlist, reminders and the calendar feed.
 //! - `fuzzing` (feature `fuzzing`): the request checks, for the fuzz targets.
 
 mod catalogue;
@@ -28,6 +30,7 @@ pub mod materials;
 mod messages;
 mod my_courses;
 mod read_your_writes;
+pub mod school_events;
 mod service;
 mod store;
 
@@ -37,7 +40,7 @@ use campus_proto::courses::{
 use campus_runtime::client::{Peer, Peers};
 use campus_store::{Cache, Migrations, Store};
 
-pub use config::{CoursesConfig, MaterialsConfig};
+pub use config::{CoursesConfig, EventsConfig, MaterialsConfig};
 pub use error::CoursesError;
 pub use invalidation::consumer;
 

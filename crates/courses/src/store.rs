@@ -459,3 +459,21 @@ pub(crate) async fn enrolled_courses(
             .await
     })
 }
+
+/// Whether a user is enrolled in a course.
+pub(crate) async fn is_enrolled(
+    database: &Database,
+    course_id: &str,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
+    on_pool!(database, pool => {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM enrollments WHERE course_id = $1 AND user_id = $2",
+        )
+        .bind(course_id)
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
+        .map(|count| count > 0)
+    })
+}

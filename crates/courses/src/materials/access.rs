@@ -22,14 +22,7 @@ impl Materials {
         caller: &Caller,
         course_id: &str,
     ) -> Result<CourseRow, CoursesError> {
-        let course = self.courses.visible_course(caller, course_id).await?;
-        if can_edit(caller, &course)
-            || store::is_enrolled(&self.courses.store.database, &course.id, &caller.user_id).await?
-        {
-            Ok(course)
-        } else {
-            Err(CoursesError::NotFound("course"))
-        }
+        self.courses.member_course(caller, course_id).await
     }
 
     /// The course, if `caller` may change its materials: PERMISSION_DENIED for its learners,

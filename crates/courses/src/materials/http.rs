@@ -31,7 +31,7 @@ pub(super) fn handler(materials: Materials) -> HttpHandler {
 }
 
 /// A short plain-text answer.
-fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, message: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::new(
         http_body_util::Full::new(bytes::Bytes::from_static(message.as_bytes()))
             .map_err(|never| match never {}),

@@ -16,7 +16,7 @@
 mod access;
 pub(crate) mod checks;
 mod download;
-mod http;
+pub(crate) mod http;
 mod in_flight;
 mod service;
 pub(crate) mod signing;
@@ -111,28 +111,7 @@ impl Materials {
         config: &MaterialsConfig,
         registry: &Registry,
     ) -> Result<Self, MaterialsSetupError> {
-        let keys = match (&config.signing_key, &config.signing_key_file) {
-            (Some(keys), _) => Some(keys.clone()),
-            (None, Some(path)) => {
-                Some(
-                    std::fs::read_to_string(path).map_err(|source| SigningKeyError::File {
-                        path: path.clone(),
-                        source,
-                    })?,
-                )
-            }
-            (None, None) => None,
-        };
-        let signer = match keys {
-            Some(keys) => signing::UrlSigner::parse(keys.trim())?,
-            None => {
-                tracing::warn!(
-                    "CAMPUS_CONTENT_SIGNING_KEY is not set: download URLs are signed with a key \
-                     of this process and work on this replica only"
-                );
-                signing::UrlSigner::random()
-            }
-        };
+        let signer = signing::UrlSigner::from_config(config)?;
         Ok(Self {
             courses: courses.clone(),
             content,
@@ -143,6 +122,11 @@ impl Materials {
             grace: content_config.grace,
             metrics: Arc::new(MaterialsMetrics::register(registry)?),
         })
+    }
+
+    /// The keys that sign download URLs, which sign calendar feed URLs too.
+    pub(crate) fn signer(&self) -> &signing::UrlSigner {
+        &self.signer
     }
 
     /// The signed-download route, for the server's HTTP routes.

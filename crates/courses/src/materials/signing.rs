@@ -11,6 +11,8 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+use crate::config::MaterialsConfig;
+
 /// Where download URLs are served.
 pub(crate) const URL_PREFIX: &str = "/content/v1/";
 
@@ -86,18 +88,26 @@ pub(crate) enum Refusal {
 }
 
 impl Grant {
-    /// The bytes the signature covers: every parameter, each on its own line.
-    fn signed_text(&self, key_id: &str) -> String {
-        format!(
-            "{}\n{}\n{}\n{}\n{}\n{}",
-            key_id,
-            self.resource_id,
-            self.version,
-            self.user_id,
-            u8::from(self.attachment),
-            self.expires_at
-        )
+    /// The fields the signature covers, after the key id.
+    fn signed_fields(&self) -> [String; 5] {
+        [
+            self.resource_id.clone(),
+            self.version.to_string(),
+            self.user_id.clone(),
+            u8::from(self.attachment).to_string(),
+            self.expires_at.to_string(),
+        ]
     }
+}
+
+/// The bytes a signature covers: the key id, then every field, each on its own line.
+fn signed_text(key_id: &str, fields: &[String]) -> String {
+    let mut text = key_id.to_owned();
+    for field in fields {
+        text.push('\n');
+        text.push_str(field);
+    }
+    text
 }
 
 impl UrlSigner {
@@ -128,6 +138,28 @@ impl UrlSigner {
         Ok(Self { keys })
     }
 
+    /// The keys `config` names (`CAMPUS_CONTENT_SIGNING_KEY` or its file), else a key of this
+    /// process alone.
+    pub(crate) fn from_config(config: &MaterialsConfig) -> Result<Self, SigningKeyError> {
+        let keys = match (&config.signing_key, &config.signing_key_file) {
+            (Some(keys), _) => keys.clone(),
+            (None, Some(path)) => {
+                std::fs::read_to_string(path).map_err(|source| SigningKeyError::File {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            (None, None) => {
+                tracing::warn!(
+                    "CAMPUS_CONTENT_SIGNING_KEY is not set: download and calendar URLs are \
+                     signed with a key of this process and work on this replica only"
+                );
+                return Ok(Self::random());
+            }
+        };
+        Self::parse(keys.trim())
+    }
+
     /// A key of this process alone (when none is configured): URLs work on this replica only.
     pub(crate) fn random() -> Self {
         let secret: Vec<u8> = (0..MIN_SECRET).map(|_| fastrand::u8(..)).collect();
@@ -146,14 +178,41 @@ impl UrlSigner {
         mac
     }
 
-    /// The path and query of a URL granting `grant`, signed with the first key.
-    pub(crate) fn sign(&self, grant: &Grant) -> String {
+    /// The signing key's id and its signature of `fields`, for URLs of other kinds (the
+    /// calendar feed) under the same keys; their first field keeps kinds apart.
+    pub(crate) fn signature(&self, fields: &[String]) -> (&str, String) {
         let key = &self.keys[0];
         let signature = URL_SAFE_NO_PAD.encode(
-            Self::mac(key, &grant.signed_text(&key.id))
+            Self::mac(key, &signed_text(&key.id, fields))
                 .finalize()
                 .into_bytes(),
         );
+        (&key.id, signature)
+    }
+
+    /// Checks `signature` of `fields` under the key `key_id`.
+    pub(crate) fn check(
+        &self,
+        key_id: &str,
+        fields: &[String],
+        signature: &str,
+    ) -> Result<(), Refusal> {
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| Refusal::Malformed)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.id == key_id)
+            .ok_or(Refusal::UnknownKey)?;
+        Self::mac(key, &signed_text(key_id, fields))
+            .verify_slice(&signature)
+            .map_err(|_| Refusal::BadSignature)
+    }
+
+    /// The path and query of a URL granting `grant`, signed with the first key.
+    pub(crate) fn sign(&self, grant: &Grant) -> String {
+        let (key_id, signature) = self.signature(&grant.signed_fields());
         format!(
             "{URL_PREFIX}{}?v={}&u={}&d={}&e={}&k={}&s={signature}",
             grant.resource_id,
@@ -165,7 +224,7 @@ impl UrlSigner {
                 "inline"
             },
             grant.expires_at,
-            key.id
+            key_id
         )
     }
 
@@ -173,46 +232,25 @@ impl UrlSigner {
     /// `now` (unix seconds).
     pub(crate) fn verify(&self, path: &str, query: &str, now: i64) -> Result<Grant, Refusal> {
         let resource_id = path.strip_prefix(URL_PREFIX).ok_or(Refusal::Malformed)?;
-        let mut params = Params::default();
-        for pair in query.split('&') {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match name {
-                "v" => &mut params.version,
-                "u" => &mut params.user,
-                "d" => &mut params.disposition,
-                "e" => &mut params.expiry,
-                "k" => &mut params.key,
-                "s" => &mut params.signature,
-                _ => continue,
-            };
-            if slot.replace(value).is_some() {
-                return Err(Refusal::Malformed);
-            }
-        }
-        let attachment = match params.disposition {
+        let [version, user, disposition, expiry, key, signature] =
+            query_params(query, ["v", "u", "d", "e", "k", "s"])?;
+        let attachment = match disposition {
             Some("attachment") => true,
             Some("inline") => false,
             _ => return Err(Refusal::Malformed),
         };
         let grant = Grant {
             resource_id: resource_id.to_owned(),
-            version: parse(params.version)?,
-            user_id: params.user.ok_or(Refusal::Malformed)?.to_owned(),
+            version: parse(version)?,
+            user_id: user.ok_or(Refusal::Malformed)?.to_owned(),
             attachment,
-            expires_at: parse(params.expiry)?,
+            expires_at: parse(expiry)?,
         };
-        let key_id = params.key.ok_or(Refusal::Malformed)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(params.signature.ok_or(Refusal::Malformed)?)
-            .map_err(|_| Refusal::Malformed)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|key| key.id == key_id)
-            .ok_or(Refusal::UnknownKey)?;
-        Self::mac(key, &grant.signed_text(key_id))
-            .verify_slice(&signature)
-            .map_err(|_| Refusal::BadSignature)?;
+        self.check(
+            key.ok_or(Refusal::Malformed)?,
+            &grant.signed_fields(),
+            signature.ok_or(Refusal::Malformed)?,
+        )?;
         if grant.expires_at <= now {
             return Err(Refusal::Expired);
         }
@@ -220,18 +258,26 @@ impl UrlSigner {
     }
 }
 
-/// The query parameters of a URL, each at most once.
-#[derive(Default)]
-struct Params<'a> {
-    version: Option<&'a str>,
-    user: Option<&'a str>,
-    disposition: Option<&'a str>,
-    expiry: Option<&'a str>,
-    key: Option<&'a str>,
-    signature: Option<&'a str>,
+/// The values of the query parameters `names`, each at most once (Malformed if repeated);
+/// other parameters are ignored.
+pub(crate) fn query_params<'a, const N: usize>(
+    query: &'a str,
+    names: [&str; N],
+) -> Result<[Option<&'a str>; N], Refusal> {
+    let mut values = [None; N];
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if let Some(index) = names.iter().position(|wanted| *wanted == name)
+            && values[index].replace(value).is_some()
+        {
+            return Err(Refusal::Malformed);
+        }
+    }
+    Ok(values)
 }
 
-fn parse(value: Option<&str>) -> Result<i64, Refusal> {
+/// A number parameter.
+pub(crate) fn parse(value: Option<&str>) -> Result<i64, Refusal> {
     value
         .and_then(|value| value.parse().ok())
         .ok_or(Refusal::Malformed)

@@ -310,24 +310,6 @@ pub(crate) async fn forget_blob(
     })
 }
 
-/// Whether a user is enrolled in a course.
-pub(crate) async fn is_enrolled(
-    database: &Database,
-    course_id: &str,
-    user_id: &str,
-) -> Result<bool, sqlx::Error> {
-    on_pool!(database, pool => {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM enrollments WHERE course_id = $1 AND user_id = $2",
-        )
-        .bind(course_id)
-        .bind(user_id)
-        .fetch_one(pool)
-        .await
-        .map(|count| count > 0)
-    })
-}
-
 /// Adds a download (when `from_start`) and `bytes` sent to a resource's counts.
 pub(crate) async fn count_download(
     database: &Database,

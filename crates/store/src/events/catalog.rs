@@ -3,8 +3,9 @@
 
 use campus_proto::events::{
     AttendanceMarked, CourseCreated, CourseUpdated, EnrollmentCreated, EnrollmentRemoved,
-    ProgressRecorded, ResourceDeleted, ResourceUpdated, SessionsRevoked, TransactionRecorded,
-    TransferRecorded, UserCreated, UserDeactivated, UserLoggedIn,
+    EventReminder, ProgressRecorded, ResourceDeleted, ResourceUpdated, SchoolEventCancelled,
+    SchoolEventUpdated, SessionsRevoked, TransactionRecorded, TransferRecorded, UserCreated,
+    UserDeactivated, UserLoggedIn,
 };
 
 /// A payload message of `campus.events.v1` and the event type it is published as.
@@ -40,6 +41,9 @@ event_payloads! {
     EnrollmentRemoved => "enrollment.removed",
     ResourceUpdated => "resource.updated",
     ResourceDeleted => "resource.deleted",
+    SchoolEventUpdated => "event.updated",
+    SchoolEventCancelled => "event.cancelled",
+    EventReminder => "event.reminder",
     AttendanceMarked => "attendance.marked",
     ProgressRecorded => "progress.recorded",
     TransactionRecorded => "transaction.recorded",
@@ -66,6 +70,6 @@ mod tests {
             "campus.events.v1.EnrollmentCreated"
         );
         assert_eq!(EnrollmentCreated::EVENT_TYPE, "enrollment.created");
-        assert_eq!(EVENT_TYPES.len(), 14);
+        assert_eq!(EVENT_TYPES.len(), 17);
     }
 }
