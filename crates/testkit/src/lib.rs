@@ -29,10 +29,11 @@ pub use redis::TestRedis;
 pub use tls::{CertFiles, TestCa};
 
 /// The full names of the Campus services, as health and reflection know them.
-pub const SERVICES: [&str; 5] = [
+pub const SERVICES: [&str; 6] = [
     "campus.users.v1.UsersService",
     "campus.courses.v1.CoursesService",
     "campus.courses.v1.MaterialsService",
+    "campus.courses.v1.EventsService",
     "campus.progress.v1.ProgressService",
     "campus.finance.v1.FinanceService",
 ];

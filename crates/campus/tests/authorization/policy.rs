@@ -183,6 +183,18 @@ MaterialsService/DeleteResource         -UU PNN PNN ANN ANN AAN AAN AAA
 MaterialsService/DownloadResource       -UU ANN ANN ANN ANN AAN AAN AAA
 MaterialsService/GetDownloadUrl         -UU ANN ANN ANN ANN AAN AAN AAA
 MaterialsService/GetResourceStats       -UU PNN PNN ANN ANN AAN AAN AAA
+# Events (rows act on an event of a course): its members see and answer it; its staff and
+# admins change it and list who comes; announcing in another school is PERMISSION_DENIED, as
+# for courses. Upcoming events are the caller's school's (none for the platform admin, who
+# belongs to none); the calendar URL is the caller's own.
+EventsService/CreateEvent               -UU PNP PNP ANP ANP AAP AAP AAA
+EventsService/UpdateEvent               -UU PNN PNN ANN ANN AAN AAN AAA
+EventsService/CancelEvent               -UU PNN PNN ANN ANN AAN AAN AAA
+EventsService/GetEvent                  -UU ANN ANN ANN ANN AAN AAN AAA
+EventsService/ListUpcomingEvents        -UU AEE AEE AEE AEE AAE AAE EEE
+EventsService/RespondToEvent            -UU ANN ANN ANN ANN AAN AAN AAA
+EventsService/ListAttendees             -UU PNN PNN ANN ANN AAN AAN AAA
+EventsService/GetCalendarUrl            -UU AAA AAA AAA AAA AAA AAA AAA
 # Progress and attendance: learners their own; instructors the courses they teach; admins
 # their school. A list scoped to someone else's courses answers without them. Progress
 # summaries, like course lists, are open to the school's staff.

@@ -12,8 +12,9 @@ use tonic::Status;
 /// or a new largest value. Left out: the outbox and processed events (the relay and consumers write them in the
 /// background) and progress's course facts and course progress (projections of course events,
 /// written by a consumer), and download counts (written in the background once an allowed
-/// download's stream ends).
-const TABLES: [(&str, Option<&str>); 20] = [
+/// download's stream ends), and event reminders (every replica's reminder tick takes the due
+/// ones in the background; a refused answer writes none, as `event_responses` shows).
+const TABLES: [(&str, Option<&str>); 23] = [
     ("schools", Some("updated_at")),
     ("users", Some("updated_at")),
     (
@@ -26,6 +27,9 @@ const TABLES: [(&str, Option<&str>); 20] = [
     ("resources", Some("updated_at")),
     ("resource_uploads", Some("updated_at")),
     ("content_blobs", Some("COALESCE(orphaned_at, 0)")),
+    ("school_events", Some("updated_at + answers")),
+    ("event_responses", Some("responded_at")),
+    ("calendar_feeds", Some("generation")),
     (
         "lesson_progress",
         Some("started_at + COALESCE(completed_at, 0)"),

@@ -3,6 +3,7 @@
 //! change) as the platform admin before the call, never inside it.
 
 mod courses;
+mod events;
 mod finance;
 mod materials;
 mod progress;
@@ -63,6 +64,7 @@ pub(crate) async fn call(method: &str, cell: &Cell<'_>) -> Result<Option<Observe
         "UsersService" => users::call(name, cell).await,
         "CoursesService" => courses::call(name, cell).await,
         "MaterialsService" => materials::call(name, cell).await,
+        "EventsService" => events::call(name, cell).await,
         "ProgressService" => progress::call(name, cell).await,
         "FinanceService" => finance::call(name, cell).await,
         _ => Ok(None),
