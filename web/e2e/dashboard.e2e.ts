@@ -693,6 +693,79 @@ describe("school admin", () => {
   });
 });
 
+describe("events", () => {
+  it("a school admin announces an event; learners answer, wait, move up and see it in their calendar feed", async () => {
+    const title = `Open evening ${Date.now()}`;
+    const admin = await openPage(browser, baseUrl);
+    admin.page.on("dialog", (dialog) => void dialog.accept());
+    await signIn(admin.page, "northfield", "admin@northfield.demo");
+    await admin.page.waitForURL("**/teaching");
+    await admin.page.getByRole("link", { name: "Events" }).click();
+    const editor = admin.page.getByRole("form", { name: "Announce an event" });
+    await editor.getByLabel("Audience").selectOption({ label: "The whole school" });
+    await editor.getByLabel("Title", { exact: true }).fill(title);
+    const year = new Date().getFullYear() + 1;
+    await editor.getByLabel("Starts", { exact: true }).fill(`${year}-03-20T18:00`);
+    await editor.getByLabel("Ends", { exact: true }).fill(`${year}-03-20T20:00`);
+    await editor.getByLabel("Time zone", { exact: true }).fill("Europe/Berlin");
+    await editor.getByLabel("Place", { exact: true }).fill("Main hall");
+    await editor.getByLabel("Places (0 for no limit)").fill("1");
+    await editor.getByRole("button", { name: "Announce" }).click();
+    const adminCard = admin.page.getByRole("listitem", { name: title });
+    await expect.poll(() => adminCard.count()).toBe(1);
+    // Shown at the time it was given, in its zone, whatever the browser's own zone.
+    expect(await adminCard.textContent()).toMatch(
+      /Mar 20, \d{4}, 6:00\s*–\s*8:00\sPM \(Europe\/Berlin\)/,
+    );
+
+    // The first learner takes the one place, the second waits.
+    const answer = async (email: string, expected: RegExp) => {
+      const watched = await openPage(browser, baseUrl);
+      await signIn(watched.page, "northfield", email);
+      await watched.page.waitForURL("**/courses");
+      await watched.page.getByRole("link", { name: "Events" }).click();
+      const card = watched.page.getByRole("listitem", { name: title });
+      await card.getByRole("button", { name: `Going to ${title}`, exact: true }).click();
+      await expect.poll(() => card.getByRole("status").textContent()).toMatch(expected);
+      return watched;
+    };
+    const first = await answer(LEARNER, /^You are going\.$/);
+    const second = await answer("chloe.owens2@northfield.demo", /waitlist: number 1\.$/);
+
+    // The waiting learner's calendar link serves the event in iCalendar.
+    await second.page.getByRole("button", { name: "Show calendar link" }).click();
+    const link = second.page.getByLabel("Calendar link");
+    await expect.poll(() => link.inputValue()).toMatch(/\/calendar\/v1\/.+\.ics\?/);
+    const feedUrl = await link.inputValue();
+    const feed = async () => (await fetch(feedUrl)).text();
+    expect(await feed()).toContain(`SUMMARY:${title}`);
+    expect(await feed()).toContain("DTSTART;TZID=Europe/Berlin:");
+
+    // The first leaves: the waiting one moves up.
+    const firstCard = first.page.getByRole("listitem", { name: title });
+    await firstCard.getByRole("button", { name: `Not going to ${title}` }).click();
+    await expect.poll(() => firstCard.getByRole("status").textContent()).toBe("You are not going.");
+    await second.page.reload();
+    await expect
+      .poll(() =>
+        second.page.getByRole("listitem", { name: title }).getByRole("status").textContent(),
+      )
+      .toBe("You are going.");
+
+    // The admin sees who is coming, then cancels; the feed says so.
+    await admin.page.reload();
+    await adminCard.getByText("Who is coming").click();
+    await expect
+      .poll(() => adminCard.getByRole("list", { name: `Attendees of ${title}` }).textContent())
+      .toContain("Chloe Owens");
+    await adminCard.getByRole("button", { name: `Cancel event ${title}` }).click();
+    await expect.poll(() => adminCard.getAttribute("data-status")).toBe("CANCELLED");
+    expect(await feed()).toContain("STATUS:CANCELLED");
+    await admin.page.screenshot({ path: `${SHOTS}/events.png`, fullPage: true });
+    for (const watched of [admin, first, second]) await done(watched);
+  });
+});
+
 describe("sessions", () => {
   it("two tabs refreshing an expired token at once both stay signed in", async () => {
     const watched = await openPage(browser, baseUrl);

@@ -2,7 +2,8 @@
 //!
 //! Two schools, twelve courses with lessons, 300 learners, eight weeks of sessions with
 //! attendance (mostly present, some late, absences clustered on a few learners), lesson
-//! progress spread over the term, and a year of finance with budgets for a few learners.
+//! progress spread over the term, a year of finance with budgets for a few learners, and an
+//! open day and a revision workshop ahead, which the learners worth signing in as answer.
 //! Every write carries a request id derived from what it creates, so a second run replays
 //! the first run's answers and adds nothing. The figures are drawn from a fixed seed: every
 //! run on every machine produces the same school.
@@ -12,8 +13,10 @@ use std::{collections::HashMap, sync::Arc};
 use anyhow::{Context as _, anyhow};
 use campus_proto::{
     courses::{
-        AddLessonRequest, CourseStatus, CreateCourseRequest, EnrollRequest, ListCoursesRequest,
-        ListLessonsRequest, PublishCourseRequest, courses_service_client::CoursesServiceClient,
+        AddLessonRequest, AttendanceStatus as Answer, CourseStatus, CreateCourseRequest,
+        CreateEventRequest, EnrollRequest, EventDetails, ListCoursesRequest, ListLessonsRequest,
+        ListUpcomingEventsRequest, PublishCourseRequest, RespondToEventRequest,
+        courses_service_client::CoursesServiceClient, events_service_client::EventsServiceClient,
     },
     finance::{
         AccountKind, CreateAccountRequest, CreateCategoryRequest, CreateTransactionRequest,
@@ -401,6 +404,10 @@ async fn fill_school(
         progress(demo, course, &reliability).await?;
     }
 
+    demo.bar.set_message(format!("{slug}: events"));
+    let school_admin = demo.login(&school_id, &staff[0].0, DEMO_PASSWORD).await?;
+    let events = events(&school_admin, &school_id, &courses[0], today).await?;
+
     demo.bar.set_message(format!("{slug}: finance"));
     let mut sign_ins = vec![
         (slug.to_owned(), "school admin", staff[0].0.clone()),
@@ -409,9 +416,111 @@ async fn fill_school(
     for learner in learners.iter().take(3) {
         let channel = demo.login(&school_id, &learner.0, DEMO_PASSWORD).await?;
         finance(demo, &channel, &learner.0, today, &mut rng).await?;
+        answer_events(&channel, &learner.0, &events).await?;
         sign_ins.push((slug.to_owned(), "learner", learner.0.clone()));
     }
     Ok(sign_ins)
+}
+
+/// An upcoming event titled `title` of `course_id` (empty: the school), announced as
+/// `channel`'s user unless it is already; returns its id.
+async fn event(
+    channel: &Authed,
+    school_id: &str,
+    course_id: &str,
+    title: &str,
+    details: EventDetails,
+) -> anyhow::Result<String> {
+    let mut events = EventsServiceClient::new(channel.clone());
+    let upcoming = events
+        .list_upcoming_events(ListUpcomingEventsRequest {
+            page_size: 200,
+            page_token: String::new(),
+        })
+        .await
+        .context("listing upcoming events")?
+        .into_inner();
+    let existing = upcoming
+        .events
+        .into_iter()
+        .filter_map(|listed| listed.event)
+        .find(|event| event.title == title && event.course_id == course_id);
+    if let Some(event) = existing {
+        return Ok(event.id);
+    }
+    Ok(events
+        .create_event(CreateEventRequest {
+            request_id: String::new(),
+            school_id: school_id.to_owned(),
+            course_id: course_id.to_owned(),
+            details: Some(EventDetails {
+                title: title.to_owned(),
+                ..details
+            }),
+        })
+        .await
+        .with_context(|| format!("announcing {title}"))?
+        .into_inner()
+        .event
+        .ok_or_else(|| anyhow!("CreateEvent returned no event"))?
+        .id)
+}
+
+/// The school's open day in two weeks (announced by its admin) and a revision workshop of
+/// `course` in five days with ten places (by its instructor); returns their ids.
+async fn events(
+    school_admin: &Authed,
+    school_id: &str,
+    course: &Course,
+    today: Date,
+) -> anyhow::Result<Vec<String>> {
+    let details = |date: Date, from: i64, to: i64, place: &str, capacity: i32| EventDetails {
+        description: "Sign up here: places are limited.".to_owned(),
+        starts_at: Some(at(date, from)),
+        ends_at: Some(at(date, to)),
+        time_zone: "Europe/London".to_owned(),
+        place: place.to_owned(),
+        capacity,
+        ..EventDetails::default()
+    };
+    let open_day = event(
+        school_admin,
+        school_id,
+        "",
+        "Open day",
+        details(today + Days::days(14), 10 * 60, 14 * 60, "Main hall", 0),
+    )
+    .await?;
+    let workshop = event(
+        &course.instructor.channel,
+        school_id,
+        &course.id,
+        "Revision workshop",
+        details(today + Days::days(5), 15 * 60, 17 * 60, "Room 12", 10),
+    )
+    .await?;
+    Ok(vec![open_day, workshop])
+}
+
+/// `email`'s answer GOING to each of `events` they may see.
+async fn answer_events(channel: &Authed, email: &str, events: &[String]) -> anyhow::Result<()> {
+    let mut client = EventsServiceClient::new(channel.clone());
+    for event_id in events {
+        let answered = client
+            .respond_to_event(RespondToEventRequest {
+                request_id: String::new(),
+                event_id: event_id.clone(),
+                status: Answer::Going as i32,
+            })
+            .await;
+        match answered {
+            Ok(_) => {}
+            // A workshop of a course the learner does not take.
+            Err(status) if status.code() == Code::NotFound => {}
+            Err(status) => return Err(status).with_context(|| format!("{email} answering")),
+        }
+    }
+    Ok(())
 }
 
 /// The school with `slug`, created on the first run.

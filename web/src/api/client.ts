@@ -5,6 +5,7 @@ import { createClient, type Interceptor, type Transport } from "@connectrpc/conn
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { CoursesService } from "../gen/campus/courses/v1/courses_pb";
+import { EventsService } from "../gen/campus/courses/v1/events_pb";
 import { MaterialsService } from "../gen/campus/courses/v1/materials_pb";
 import { FinanceService } from "../gen/campus/finance/v1/finance_pb";
 import { ProgressService } from "../gen/campus/progress/v1/progress_pb";
@@ -65,11 +66,12 @@ const bearer: Interceptor = (next) => async (request) => {
 
 const transport: Transport = createGrpcWebTransport({ baseUrl, interceptors: [bearer] });
 
-/** The four services (courses with its materials), as the signed-in user. */
+/** The four services (courses with its materials and events), as the signed-in user. */
 export const api = {
   users: createClient(UsersService, transport),
   courses: createClient(CoursesService, transport),
   materials: createClient(MaterialsService, transport),
+  events: createClient(EventsService, transport),
   progress: createClient(ProgressService, transport),
   finance: createClient(FinanceService, transport),
 };

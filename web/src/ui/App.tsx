@@ -4,6 +4,7 @@ import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { useEffect, useState } from "preact/hooks";
 import { publicUsers, session, SESSION_CHANGED } from "../api/client";
 import type { StoredSession } from "../api/session";
+import { EventsPage } from "./events";
 import { FinanceImport } from "./finance";
 import { Money } from "./money";
 import { Transactions } from "./transactions";
@@ -82,6 +83,7 @@ function Shell({ user }: { user: StoredSession }) {
           {learner && <a href="/courses">My courses</a>}
           {learner && <a href="/attendance">My attendance</a>}
           {teacher && <a href="/teaching">Teaching</a>}
+          {!platform && <a href="/events">Events</a>}
           {schoolAdmin && <a href="/school/attendance">School attendance</a>}
           {schoolAdmin && <a href="/people">People</a>}
           {platform && <a href="/schools">Schools</a>}
@@ -104,6 +106,7 @@ function Shell({ user }: { user: StoredSession }) {
           <Route path="/teaching/:courseId" component={CourseEditor} />
           <Route path="/teaching/:courseId/sessions" component={SessionsPage} />
           <Route path="/teaching/:courseId/sessions/:sessionId" component={TakeAttendance} />
+          <Route path="/events" component={() => <EventsPage user={user} />} />
           <Route path="/schools" component={Schools} />
           <Route path="/people" component={() => <People user={user} />} />
           <Route path="/school/attendance" component={() => <SchoolAttendance user={user} />} />

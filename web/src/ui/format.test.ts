@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMoney, formatSize, parseMoney } from "./format";
+import { formatMoney, formatSize, parseMoney, zonedInstant, zonedLocal } from "./format";
 
 describe("formatMoney", () => {
   it("writes minor units exactly, with the currency's own number of decimals", () => {
@@ -41,5 +41,30 @@ describe("formatSize", () => {
     expect(formatSize(1536)).toBe(`${(1.5).toLocaleString()} KiB`);
     expect(formatSize(10 * 1024 * 1024)).toBe("10 MiB");
     expect(formatSize(200 * 1024 ** 3)).toBe("200 GiB");
+  });
+});
+
+describe("zonedInstant", () => {
+  it("reads a wall-clock time in the event's zone on either side of a daylight-saving change", () => {
+    expect(zonedInstant("2026-03-28T10:00", "Europe/Berlin")?.toISOString()).toBe(
+      "2026-03-28T09:00:00.000Z",
+    );
+    expect(zonedInstant("2026-03-30T10:00", "Europe/Berlin")?.toISOString()).toBe(
+      "2026-03-30T08:00:00.000Z",
+    );
+    expect(zonedInstant("2026-07-01T09:30", "America/New_York")?.toISOString()).toBe(
+      "2026-07-01T13:30:00.000Z",
+    );
+    // 02:30 does not exist in Berlin that night: an hour later.
+    expect(zonedInstant("2026-03-29T02:30", "Europe/Berlin")?.toISOString()).toBe(
+      "2026-03-29T01:30:00.000Z",
+    );
+    expect(zonedInstant("not a time", "Europe/Berlin")).toBeNull();
+  });
+
+  it("writes an instant back as the same wall-clock time", () => {
+    const instant = new Date("2026-10-26T08:15:00Z");
+    expect(zonedLocal(instant, "Europe/Berlin")).toBe("2026-10-26T09:15");
+    expect(zonedInstant(zonedLocal(instant, "Asia/Kolkata"), "Asia/Kolkata")).toEqual(instant);
   });
 });

@@ -105,3 +105,77 @@ export function parseMoney(text: string, currency: string): bigint | null {
   const minor = BigInt(`${match[1]}${fraction.padEnd(digits, "0")}`);
   return minor > 0n ? minor : null;
 }
+
+/** The parts of `instant` on the wall clock of IANA zone `zone`. */
+function wallClock(instant: Date, zone: string): Record<string, number> {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(instant);
+  const wall: Record<string, number> = {};
+  for (const part of parts) if (part.type !== "literal") wall[part.type] = Number(part.value);
+  return wall;
+}
+
+/** How far `zone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */
+function zoneOffsetMs(instant: Date, zone: string): number {
+  const wall = wallClock(instant, zone);
+  const asUtc = Date.UTC(
+    wall.year ?? 1970,
+    (wall.month ?? 1) - 1,
+    wall.day ?? 1,
+    wall.hour ?? 0,
+    wall.minute ?? 0,
+    wall.second ?? 0,
+  );
+  return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
+/**
+ * The instant a `datetime-local` value (`YYYY-MM-DDTHH:MM`) names on the wall clock of IANA
+ * zone `zone`, or null if it is not a time. A time skipped by a change to summer time is
+ * taken an hour later, as calendars do.
+ */
+export function zonedInstant(local: string, zone: string): Date | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(local);
+  if (!match) return null;
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute);
+  const first = asUtc - zoneOffsetMs(new Date(asUtc), zone);
+  const second = asUtc - zoneOffsetMs(new Date(first), zone);
+  return new Date(Math.max(first, second));
+}
+
+/** `instant` as a `datetime-local` value on the wall clock of IANA zone `zone`. */
+export function zonedLocal(instant: Date, zone: string): string {
+  const wall = wallClock(instant, zone);
+  const two = (value: number | undefined) => String(value ?? 0).padStart(2, "0");
+  return `${wall.year}-${two(wall.month)}-${two(wall.day)}T${two(wall.hour)}:${two(wall.minute)}`;
+}
+
+/** An event's start and end in its own zone, e.g. "28 Mar 2026, 10:00 – 11:00 (Europe/Berlin)". */
+export function formatEventTime(
+  starts: Timestamp | undefined,
+  ends: Timestamp | undefined,
+  zone: string,
+): string {
+  if (!starts || !ends) return "—";
+  const format = new Intl.DateTimeFormat(undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: zone,
+  });
+  return `${format.formatRange(timestampDate(starts), timestampDate(ends))} (${zone})`;
+}
