@@ -10,10 +10,13 @@
 //! - [`scenarios`]: what each named scenario seeds and calls.
 //! - `materials`: the lesson-materials scenarios (downloads over HTTP and gRPC next to a
 //!   disk read, seeks, uploads).
+//! - `events`: the school-events scenarios (answers to one hot event and to many, the
+//!   upcoming list).
 //! - [`report`]: the table, the Markdown report and the JSON output.
 
 pub mod baseline;
 pub mod cpu;
+mod events;
 pub mod latency;
 pub mod load;
 mod materials;

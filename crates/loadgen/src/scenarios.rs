@@ -55,6 +55,9 @@ pub const ALL: &[&str] = &[
     "download-grpc",
     "range-seek",
     "upload",
+    "rsvp-hot",
+    "rsvp-spread",
+    "upcoming-events",
     "get-course-cold",
     "my-courses-cold",
 ];
@@ -147,7 +150,7 @@ pub(crate) fn code(status: tonic::Status) -> tonic::Code {
 
 /// A school with a school admin, an instructor and `students`, all logged in.
 pub(crate) struct Seeded {
-    school_id: String,
+    pub(crate) school_id: String,
     /// The instructor's id and token.
     pub(crate) instructor: (String, String),
     /// Each student's id and token.
@@ -750,6 +753,9 @@ pub async fn run_scenario(
         "my-courses-cold" => my_courses_cold(target, settings, progress).await,
         "import" => import(target, settings, progress).await,
         "watch" => watch(target, settings, progress).await,
+        "rsvp-hot" | "rsvp-spread" | "upcoming-events" => {
+            crate::events::run_scenario(name, target, settings, progress).await
+        }
         other => match crate::materials::run_scenario(other, target, settings, progress).await {
             Some(outcome) => outcome,
             None => Err(format!("unknown scenario {other:?}; known: {}", ALL.join(", ")).into()),
@@ -759,7 +765,7 @@ pub async fn run_scenario(
 
 /// The item out of `len` that worker `worker` asks for in its call `n`: workers walk the
 /// items from different starting points, so calls in flight are for different items.
-fn cold_pick(worker: usize, n: u64, len: usize) -> usize {
+pub(crate) fn cold_pick(worker: usize, n: u64, len: usize) -> usize {
     (worker * 7_919 + usize::try_from(n).unwrap_or(0)) % len.max(1)
 }
 
