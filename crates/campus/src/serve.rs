@@ -174,6 +174,9 @@ pub async fn serve(
             &materials,
             &settings.events,
         );
+        campus_courses::school_events::consumer(&store, &events)
+            .start(&store.bus, until_stopped())
+            .await;
         let (prefix, route) = events.http_route();
         server.add_http_route(prefix, route);
         let reminder = events.clone();

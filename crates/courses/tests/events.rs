@@ -12,7 +12,7 @@ use campus_proto::{
         AttendanceStatus, CancelEventRequest, CreateEventRequest, EnrollRequest, EventDetails,
         EventStatus, GetCalendarUrlRequest, GetEventRequest, ListAttendeesRequest,
         ListUpcomingEventsRequest, RespondToEventRequest, RespondToEventResponse, SchoolEvent,
-        UpdateEventRequest, events_service_client::EventsServiceClient,
+        UnenrollRequest, UpdateEventRequest, events_service_client::EventsServiceClient,
     },
     events::{EventEnvelope, EventReminder},
     users::Role,
@@ -299,23 +299,43 @@ async fn concurrent_answers_on_two_servers_never_overbook_and_the_waitlist_moves
         .await;
     assert_eq!(common::code(by_pupil), Code::PermissionDenied);
 
-    // A retried answer gets the first answer back, not a second place in the queue.
-    let mut as_last = events_as(&b, pupils.last().ok_or("no pupil")?).await?;
-    let request = RespondToEventRequest {
+    // A capacity below the number going is refused rather than overbooking.
+    let mut smaller = details("Open day", current.starts_at.ok_or("no start")?, 3);
+    smaller.description = current.description.clone();
+    let shrink = as_admin
+        .update_event(UpdateEventRequest {
+            event_id: open_day.id.clone(),
+            version: updated.version,
+            details: Some(smaller),
+        })
+        .await;
+    assert_eq!(common::code(shrink), Code::FailedPrecondition);
+
+    // A retried answer gets the first answer back, even after a later answer changed it, and
+    // is not applied again.
+    let last = pupils.last().ok_or("no pupil")?;
+    let going = RespondToEventRequest {
         request_id: uuid::Uuid::now_v7().to_string(),
         event_id: open_day.id.clone(),
-        status: AttendanceStatus::NotGoing as i32,
+        status: AttendanceStatus::Going as i32,
     };
-    let first = as_last
-        .respond_to_event(request.clone())
+    let first = events_as(&b, last)
+        .await?
+        .respond_to_event(going.clone())
         .await?
         .into_inner();
-    let again = events_as(&a, pupils.last().ok_or("no pupil")?)
+    respond(&a, last, &open_day.id, AttendanceStatus::NotGoing).await?;
+    let replayed = events_as(&a, last)
         .await?
-        .respond_to_event(request)
+        .respond_to_event(going)
         .await?
         .into_inner();
-    assert_eq!(first, again);
+    assert_eq!(first, replayed);
+    let now_listed = attendees(&b, &admin, &open_day.id).await?;
+    assert!(
+        now_listed.iter().all(|(user, _, _)| *user != last.user.id),
+        "the replay answered again"
+    );
     a.shutdown().await?;
     b.shutdown().await
 }
@@ -421,7 +441,8 @@ async fn reminders_are_published_once_per_attendee_with_two_replicas() -> Result
         sorted_ids(&everyone)
     );
 
-    // The workshop moves to 20 minutes from now: its reminders are due at once.
+    // The workshop moves to 20 minutes from now: its reminders are due at once, except for
+    // the one who left before.
     let current = event(&a, &admin, &later.id).await?;
     as_admin
         .update_event(UpdateEventRequest {
@@ -436,15 +457,29 @@ async fn reminders_are_published_once_per_attendee_with_two_replicas() -> Result
         sorted_ids(&staying)
     );
 
+    // The assembly, already reminded, moves five minutes: nobody is reminded twice, nor when
+    // leaving and coming back.
+    let current = event(&a, &admin, &soon.id).await?;
+    as_admin
+        .update_event(UpdateEventRequest {
+            event_id: soon.id.clone(),
+            version: current.version,
+            details: Some(details("Assembly", from_now(35 * 60), 0)),
+        })
+        .await?;
+    respond(&b, &pupils[0], &soon.id, AttendanceStatus::NotGoing).await?;
+    respond(&a, &pupils[0], &soon.id, AttendanceStatus::Going).await?;
+
     // Both replicas keep ticking every 100 ms: a second look finds exactly one reminder per
     // attendee, none for the one who left, none for the cancelled event.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(reminded(&pool, &soon.id).await?, sorted_ids(&everyone));
     assert_eq!(reminded(&pool, &later.id).await?, sorted_ids(&staying));
     assert_eq!(reminded(&pool, &called_off.id).await?, Vec::<String>::new());
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_reminders")
-        .fetch_one(&pool)
-        .await?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM event_reminders WHERE sent_at IS NULL")
+            .fetch_one(&pool)
+            .await?;
     assert_eq!(pending, 0, "the cancelled event's reminders were dropped");
     pool.close().await;
     a.shutdown().await?;
@@ -597,6 +632,50 @@ async fn the_audience_sees_events_and_others_find_nothing() -> Result<(), Error>
         })
         .await;
     assert_eq!(common::code(listed), Code::PermissionDenied);
+
+    // An instructor may not change a school event.
+    let mut as_teacher = events_as(&campus, &teacher).await?;
+    let changed = as_teacher
+        .update_event(UpdateEventRequest {
+            event_id: fair.id.clone(),
+            version: fair.version,
+            details: Some(details("Science fair", from_now(2 * 86_400), 0)),
+        })
+        .await;
+    assert_eq!(common::code(changed), Code::PermissionDenied);
+    let cancelled = as_teacher
+        .cancel_event(CancelEventRequest {
+            event_id: fair.id.clone(),
+        })
+        .await;
+    assert_eq!(common::code(cancelled), Code::PermissionDenied);
+
+    // A learner removed from the course leaves its events: the place is free again.
+    respond(&campus, &pupil, &lab.id, AttendanceStatus::Going).await?;
+    assert_eq!(event(&campus, &teacher, &lab.id).await?.going, 1);
+    courses_as(&campus, &teacher.token)
+        .await?
+        .unenroll(UnenrollRequest {
+            course_id: course.id.clone(),
+            user_id: pupil.user.id.clone(),
+        })
+        .await?;
+    let mut freed = false;
+    for _ in 0..300 {
+        if event(&campus, &teacher, &lab.id).await?.going == 0 {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "the unenrolled learner still holds a place");
+    let seen = events_as(&campus, &pupil)
+        .await?
+        .get_event(GetEventRequest {
+            event_id: lab.id.clone(),
+        })
+        .await;
+    assert_eq!(common::code(seen), Code::NotFound);
     campus.shutdown().await
 }
 

@@ -45,14 +45,17 @@ CREATE INDEX event_responses_by_status ON event_responses (event_id, status, pos
 -- The feed: the events a user answered.
 CREATE INDEX event_responses_by_user ON event_responses (user_id);
 
--- Reminders not sent yet, one per event and GOING attendee.
+-- One reminder per event and GOING attendee: due at `due_at`, sent once `sent_at` is set (the
+-- row stays, so leaving and coming back, or a moved start, does not remind anyone twice).
 CREATE TABLE event_reminders (
     event_id TEXT   NOT NULL REFERENCES school_events (id),
     user_id  TEXT   NOT NULL,
     due_at   INTEGER NOT NULL,
+    sent_at  INTEGER,
     PRIMARY KEY (event_id, user_id)
 );
-CREATE INDEX event_reminders_by_due ON event_reminders (due_at, event_id, user_id);
+CREATE INDEX event_reminders_unsent ON event_reminders (due_at, event_id, user_id)
+    WHERE sent_at IS NULL;
 
 -- A user's calendar feed URLs name a generation; GetCalendarUrl with `reset` moves it on and
 -- every earlier URL stops working.

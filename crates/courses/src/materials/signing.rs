@@ -88,9 +88,11 @@ pub(crate) enum Refusal {
 }
 
 impl Grant {
-    /// The fields the signature covers, after the key id.
-    fn signed_fields(&self) -> [String; 5] {
+    /// The fields the signature covers, after the key id; the first names the kind of URL, so
+    /// a signature of another kind (the calendar feed's) never stands for a download's.
+    fn signed_fields(&self) -> [String; 6] {
         [
+            "content".to_owned(),
             self.resource_id.clone(),
             self.version.to_string(),
             self.user_id.clone(),

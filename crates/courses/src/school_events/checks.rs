@@ -14,7 +14,7 @@ const MAX_PLACE: usize = 500;
 /// Longest link.
 const MAX_LINK: usize = 2_000;
 /// Longest event, in microseconds (31 days).
-const MAX_LENGTH: i64 = 31 * 24 * 3_600 * 1_000_000;
+pub(crate) const MAX_LENGTH: i64 = 31 * 24 * 3_600 * 1_000_000;
 /// Largest capacity.
 const MAX_CAPACITY: i32 = 100_000;
 
@@ -31,10 +31,25 @@ pub(crate) struct Details {
     pub(crate) capacity: i64,
 }
 
-/// Whether `name` is an IANA time zone of the bundled database (the same on every replica,
-/// whatever the machine has installed).
-pub(crate) fn known_time_zone(name: &str) -> bool {
-    jiff::tz::db().get(name).is_ok()
+/// The canonical IANA name of time zone `name` in the bundled database (the same on every
+/// replica, whatever the machine has installed): `europe/berlin` is `Europe/Berlin`.
+fn canonical_zone(name: &str) -> Option<String> {
+    let zone = jiff::tz::db().get(name).ok()?;
+    zone.iana_name().map(str::to_owned)
+}
+
+/// Text with line breaks as `\n` and no other control characters (`\t` allowed where
+/// `multiline`): what an iCalendar TEXT value may carry.
+fn check_plain(value: &str, multiline: bool) -> Result<String, String> {
+    let value = value.replace("\r\n", "\n").replace('\r', "\n");
+    let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\t'));
+    if value.chars().all(allowed) {
+        Ok(value)
+    } else if multiline {
+        Err("must not contain control characters other than line breaks and tabs".to_owned())
+    } else {
+        Err("must be one line without control characters".to_owned())
+    }
 }
 
 /// The details of a create or update request, every violation listed.
@@ -49,12 +64,18 @@ pub(crate) fn check_details(details: Option<&EventDetails>) -> Result<Details, C
             String::new()
         })
     };
-    let title = field("details.title", check_title(&details.title));
+    let title = field(
+        "details.title",
+        check_plain(&details.title, false).and_then(|title| check_title(&title)),
+    );
     let description = field(
         "details.description",
-        check_text(&details.description, MAX_DESCRIPTION),
+        check_plain(&details.description, true).and_then(|text| check_text(&text, MAX_DESCRIPTION)),
     );
-    let place = field("details.place", check_text(details.place.trim(), MAX_PLACE));
+    let place = field(
+        "details.place",
+        check_plain(details.place.trim(), false).and_then(|place| check_text(&place, MAX_PLACE)),
+    );
     let link = field("details.link", check_link(details.link.trim()));
     let time_zone = field("details.time_zone", check_zone(&details.time_zone));
     let mut time = |name: &'static str, value| match request_micros(value) {
@@ -102,11 +123,7 @@ pub(crate) fn check_details(details: Option<&EventDetails>) -> Result<Details, C
 }
 
 fn check_zone(name: &str) -> Result<String, String> {
-    if known_time_zone(name) {
-        Ok(name.to_owned())
-    } else {
-        Err("must be an IANA time zone such as Europe/Berlin".to_owned())
-    }
+    canonical_zone(name).ok_or_else(|| "must be an IANA time zone such as Europe/Berlin".to_owned())
 }
 
 fn check_link(link: &str) -> Result<String, String> {
@@ -161,8 +178,13 @@ mod tests {
 
     #[test]
     fn good_details_are_trimmed() {
-        let checked = check_details(Some(&details())).unwrap();
+        let mut good = details();
+        good.time_zone = "europe/berlin".into();
+        good.description = "First line\r\nsecond\tline".into();
+        let checked = check_details(Some(&good)).unwrap();
         assert_eq!(checked.title, "Open day");
+        assert_eq!(checked.time_zone, "Europe/Berlin");
+        assert_eq!(checked.description, "First line\nsecond\tline");
         assert_eq!(checked.ends_at - checked.starts_at, 3_600_000_000);
     }
 
@@ -173,9 +195,11 @@ mod tests {
         bad.link = "javascript:alert(1)".into();
         bad.capacity = -1;
         bad.ends_at = bad.starts_at;
+        bad.title = "Open\rday".into();
         assert_eq!(
             fields(&bad),
             [
+                "details.title",
                 "details.link",
                 "details.time_zone",
                 "details.ends_at",

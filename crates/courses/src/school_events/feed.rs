@@ -16,7 +16,7 @@ use jiff::{
     tz::{Offset, TimeZone},
 };
 
-use super::store::{CANCELLED, EventRow};
+use super::store::{CANCELLED, EventRow, FeedRow, WAITLISTED};
 
 /// The feed's product id.
 const PRODID: &str = "-//Campus//School events//EN";
@@ -73,8 +73,12 @@ fn offset_text(offset: Offset) -> String {
 /// The VTIMEZONE of `tzid` covering `from..=to`.
 fn vtimezone(tzid: &str, zone: &TimeZone, from: Timestamp, to: Timestamp) -> String {
     let mut text = format!("BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\n");
+    // The transition in force at `from` (at or before it: `preceding` is strictly before).
+    let just_after = from
+        .checked_add(jiff::SignedDuration::from_nanos(1))
+        .unwrap_or(from);
     let transitions: Vec<_> = zone
-        .preceding(from)
+        .preceding(just_after)
         .take(1)
         .chain(zone.following(from).take_while(|t| t.timestamp() <= to))
         .collect();
@@ -121,8 +125,9 @@ fn zone_of(event: &EventRow) -> (String, TimeZone) {
     }
 }
 
-/// The iCalendar text of `events`.
-pub(crate) fn calendar(events: &[EventRow]) -> String {
+/// The iCalendar text of a user's `events`: cancelled ones `CANCELLED`, those they are on the
+/// waitlist for `TENTATIVE`, the others `CONFIRMED`.
+pub(crate) fn calendar(events: &[FeedRow]) -> String {
     let mut calendar = Calendar::empty();
     calendar
         .append_property(Property::new("VERSION", "2.0"))
@@ -130,7 +135,7 @@ pub(crate) fn calendar(events: &[EventRow]) -> String {
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("X-WR-CALNAME", "Campus"));
     let mut zones: BTreeMap<String, (TimeZone, Timestamp, Timestamp)> = BTreeMap::new();
-    for event in events {
+    for FeedRow { event, answer } in events {
         let (tzid, zone) = zone_of(event);
         let (starts, ends) = (instant(event.starts_at), instant(event.ends_at));
         let local = |at: Timestamp| CalendarDateTime::WithTimezone {
@@ -149,6 +154,8 @@ pub(crate) fn calendar(events: &[EventRow]) -> String {
             .ends(local(ends))
             .status(if event.status == CANCELLED {
                 EventStatus::Cancelled
+            } else if *answer == WAITLISTED {
+                EventStatus::Tentative
             } else {
                 EventStatus::Confirmed
             });
@@ -180,15 +187,15 @@ pub(crate) fn calendar(events: &[EventRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::calendar;
-    use crate::school_events::store::EventRow;
+    use crate::school_events::store::{EventRow, FeedRow, GOING, WAITLISTED};
 
     /// 2026-03-28T09:00Z and 2026-03-30T08:00Z: 10:00 in Berlin on either side of the change
     /// to summer time on 2026-03-29.
     const BEFORE: i64 = 1_774_688_400_000_000;
     const AFTER: i64 = 1_774_857_600_000_000;
 
-    fn event(id: &str, starts_at: i64, status: i64) -> EventRow {
-        EventRow {
+    fn event(id: &str, starts_at: i64, status: i64, answer: i64) -> FeedRow {
+        let event = EventRow {
             id: id.into(),
             school_id: "s".into(),
             course_id: String::new(),
@@ -207,12 +214,13 @@ mod tests {
             created_by: "u".into(),
             created_at: 0,
             updated_at: 0,
-        }
+        };
+        FeedRow { event, answer }
     }
 
     #[test]
     fn local_times_and_zones_cross_the_daylight_saving_change() {
-        let text = calendar(&[event("a", BEFORE, 1), event("b", AFTER, 2)]);
+        let text = calendar(&[event("a", BEFORE, 1, GOING), event("b", AFTER, 2, GOING)]);
         assert!(
             text.contains("DTSTART;TZID=Europe/Berlin:20260328T100000\r\n"),
             "{text}"
@@ -226,5 +234,22 @@ mod tests {
         assert!(text.contains("STATUS:CANCELLED\r\n"));
         assert_eq!(text.matches("BEGIN:VTIMEZONE").count(), 1);
         assert!(text.find("BEGIN:VTIMEZONE") < text.find("BEGIN:VEVENT"));
+    }
+
+    /// 2026-03-29T01:00Z: 03:00 in Berlin, the instant summer time begins.
+    const AT_CHANGE: i64 = 1_774_746_000_000_000;
+
+    #[test]
+    fn an_event_starting_at_a_change_has_the_rule_that_begins_then() {
+        let text = calendar(&[event("c", AT_CHANGE, 1, WAITLISTED)]);
+        assert!(
+            text.contains("DTSTART;TZID=Europe/Berlin:20260329T030000\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("BEGIN:DAYLIGHT\r\nDTSTART:20260329T020000\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("STATUS:TENTATIVE\r\n"), "{text}");
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     error::CoursesError,
     materials::{
         http::text,
-        signing::{Refusal, expiry_after, query_params, unix_now},
+        signing::{Refusal, UrlSigner, expiry_after, query_params, unix_now},
     },
 };
 
@@ -52,10 +52,59 @@ pub(super) fn handler(events: SchoolEvents) -> HttpHandler {
 }
 
 /// What a feed URL grants, if its signature holds and it has not expired.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct FeedGrant {
     user_id: String,
     generation: i64,
+}
+
+/// The path and query of a feed URL of `user_id` at `generation` until `expires_at` (unix
+/// seconds), signed with `signer`'s first key.
+fn sign_feed(signer: &UrlSigner, user_id: &str, generation: i64, expires_at: i64) -> String {
+    let (key_id, signature) = signer.signature(&signed_fields(user_id, generation, expires_at));
+    format!("{URL_PREFIX}{user_id}.ics?g={generation}&e={expires_at}&k={key_id}&s={signature}")
+}
+
+/// Checks a feed URL's path and query at `now` (unix seconds).
+fn verify_feed(
+    signer: &UrlSigner,
+    path: &str,
+    query: &str,
+    now: i64,
+) -> Result<FeedGrant, Refusal> {
+    let user_id = path
+        .strip_prefix(URL_PREFIX)
+        .and_then(|rest| rest.strip_suffix(".ics"))
+        .filter(|user| !user.is_empty() && !user.contains('/'))
+        .ok_or(Refusal::Malformed)?;
+    let [generation, expiry, key, signature] = query_params(query, ["g", "e", "k", "s"])?;
+    let number = |value: Option<&str>| {
+        value
+            .and_then(|value| value.parse::<i64>().ok())
+            .ok_or(Refusal::Malformed)
+    };
+    let (generation, expires_at) = (number(generation)?, number(expiry)?);
+    signer.check(
+        key.ok_or(Refusal::Malformed)?,
+        &signed_fields(user_id, generation, expires_at),
+        signature.ok_or(Refusal::Malformed)?,
+    )?;
+    if expires_at <= now {
+        return Err(Refusal::Expired);
+    }
+    Ok(FeedGrant {
+        user_id: user_id.to_owned(),
+        generation,
+    })
+}
+
+/// Whether an `If-None-Match` header names `etag` (compared weakly, as RFC 9110 says for
+/// this header: a proxy that compresses may have weakened it).
+fn matches_etag(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 impl SchoolEvents {
@@ -73,43 +122,9 @@ impl SchoolEvents {
             store::feed_generation(database, &caller.user_id).await?
         };
         let expires_at = expiry_after(self.feed_ttl);
-        let (key_id, signature) =
-            self.signer
-                .signature(&signed_fields(&caller.user_id, generation, expires_at));
         Ok(GetCalendarUrlResponse {
-            url: format!(
-                "{URL_PREFIX}{}.ics?g={generation}&e={expires_at}&k={key_id}&s={signature}",
-                caller.user_id
-            ),
+            url: sign_feed(&self.signer, &caller.user_id, generation, expires_at),
             expires_at: Some(timestamp(expires_at.saturating_mul(1_000_000))),
-        })
-    }
-
-    /// Checks a feed URL's path and query at `now` (unix seconds).
-    fn verify_feed(&self, path: &str, query: &str, now: i64) -> Result<FeedGrant, Refusal> {
-        let user_id = path
-            .strip_prefix(URL_PREFIX)
-            .and_then(|rest| rest.strip_suffix(".ics"))
-            .filter(|user| !user.is_empty() && !user.contains('/'))
-            .ok_or(Refusal::Malformed)?;
-        let [generation, expiry, key, signature] = query_params(query, ["g", "e", "k", "s"])?;
-        let number = |value: Option<&str>| {
-            value
-                .and_then(|value| value.parse::<i64>().ok())
-                .ok_or(Refusal::Malformed)
-        };
-        let (generation, expires_at) = (number(generation)?, number(expiry)?);
-        self.signer.check(
-            key.ok_or(Refusal::Malformed)?,
-            &signed_fields(user_id, generation, expires_at),
-            signature.ok_or(Refusal::Malformed)?,
-        )?;
-        if expires_at <= now {
-            return Err(Refusal::Expired);
-        }
-        Ok(FeedGrant {
-            user_id: user_id.to_owned(),
-            generation,
         })
     }
 
@@ -123,8 +138,12 @@ impl SchoolEvents {
             return response;
         }
         let uri = request.uri();
-        let grant = match self.verify_feed(uri.path(), uri.query().unwrap_or_default(), unix_now())
-        {
+        let grant = match verify_feed(
+            &self.signer,
+            uri.path(),
+            uri.query().unwrap_or_default(),
+            unix_now(),
+        ) {
             Ok(grant) => grant,
             Err(Refusal::Expired) => {
                 return text(
@@ -169,7 +188,8 @@ impl SchoolEvents {
             .headers()
             .get(header::IF_NONE_MATCH)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+            .is_some_and(|value| matches_etag(value, &etag));
+        let length = body.len();
         let mut response = if not_modified {
             let mut response = Response::new(Body::default());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
@@ -193,6 +213,78 @@ impl SchoolEvents {
         if let Ok(etag) = HeaderValue::from_str(&etag) {
             headers.insert(header::ETAG, etag);
         }
+        if !not_modified {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FeedGrant, matches_etag, sign_feed, verify_feed};
+    use crate::materials::signing::{Grant, Refusal, UrlSigner};
+
+    const KEY: &str = "k1=0123456789abcdef0123456789abcdef";
+
+    fn split(url: &str) -> (&str, &str) {
+        url.split_once('?').unwrap()
+    }
+
+    #[test]
+    fn a_feed_url_verifies_until_it_expires_and_any_change_breaks_it() {
+        let signer = UrlSigner::parse(KEY).unwrap();
+        let url = sign_feed(&signer, "u1", 3, 1_000);
+        let (path, query) = split(&url);
+        let grant = FeedGrant {
+            user_id: "u1".into(),
+            generation: 3,
+        };
+        assert_eq!(verify_feed(&signer, path, query, 999), Ok(grant));
+        assert_eq!(
+            verify_feed(&signer, path, query, 1_000),
+            Err(Refusal::Expired)
+        );
+        for (from, to) in [("/u1.ics", "/u2.ics"), ("g=3", "g=4"), ("e=1000", "e=2000")] {
+            let forged = url.replace(from, to);
+            let (path, query) = split(&forged);
+            assert_eq!(
+                verify_feed(&signer, path, query, 0),
+                Err(Refusal::BadSignature),
+                "{from}"
+            );
+        }
+    }
+
+    #[test]
+    fn download_and_feed_signatures_do_not_stand_for_each_other() {
+        let signer = UrlSigner::parse(KEY).unwrap();
+        let download = signer.sign(&Grant {
+            resource_id: "calendar".into(),
+            version: 3,
+            user_id: "u1".into(),
+            attachment: false,
+            expires_at: 1_000,
+        });
+        let signature = download.rsplit_once("&s=").unwrap().1;
+        let forged = format!("/calendar/v1/u1.ics?g=3&e=1000&k=k1&s={signature}");
+        let (path, query) = split(&forged);
+        assert_eq!(
+            verify_feed(&signer, path, query, 0),
+            Err(Refusal::BadSignature)
+        );
+        let feed = sign_feed(&signer, "u1", 3, 1_000);
+        let signature = feed.rsplit_once("&s=").unwrap().1;
+        let forged = format!("/content/v1/calendar?v=3&u=u1&d=inline&e=1000&k=k1&s={signature}");
+        let (path, query) = split(&forged);
+        assert_eq!(signer.verify(path, query, 0), Err(Refusal::BadSignature));
+    }
+
+    #[test]
+    fn if_none_match_is_compared_weakly() {
+        assert!(matches_etag("\"abc\"", "\"abc\""));
+        assert!(matches_etag("W/\"abc\", \"x\"", "\"abc\""));
+        assert!(matches_etag("*", "\"abc\""));
+        assert!(!matches_etag("\"abd\"", "\"abc\""));
     }
 }

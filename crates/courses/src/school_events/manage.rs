@@ -95,8 +95,9 @@ impl SchoolEvents {
         Ok(written.await?.response)
     }
 
-    /// UpdateEvent: replaces the details at `version`; a new time moves everyone's reminder,
-    /// a larger capacity moves the waitlist up.
+    /// UpdateEvent: replaces the details at `version`; a new time moves the reminders not sent
+    /// yet, a larger capacity moves the waitlist up. A capacity below the number going is
+    /// refused, so no change overbooks an event either.
     pub(crate) async fn update(
         &self,
         caller: &Caller,
@@ -119,11 +120,16 @@ impl SchoolEvents {
                 "version is not the event's current version: reload and retry",
             ));
         }
+        if details.capacity != 0 && details.capacity < locked.going {
+            return Err(CoursesError::FailedPrecondition(
+                "capacity is below the number of people going: raise it, or ask some to leave",
+            ));
+        }
         store::update_details(&mut tx, &locked.id, &details, now).await?;
         if details.starts_at != locked.starts_at {
-            store::drop_reminders(&mut tx, &locked.id).await?;
-            if let Some(due) = self.reminder_due(details.starts_at, now) {
-                store::remind_everyone_going(&mut tx, &locked.id, due).await?;
+            match self.reminder_due(details.starts_at, now) {
+                Some(due) => store::move_reminders(&mut tx, &locked.id, due).await?,
+                None => store::drop_reminders(&mut tx, &locked.id).await?,
             }
         }
         locked.capacity = details.capacity;

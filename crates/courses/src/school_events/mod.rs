@@ -10,6 +10,7 @@
 //! - `reminders`: the tick that publishes due reminders, once across replicas.
 //! - `feed`: the iCalendar text of a user's events, with their time zones;
 //!   `feed_http`: its signed URLs and route.
+//! - `unenrolled`: a learner removed from a course leaves its events.
 //! - `service`: the gRPC trait, delegating to the above.
 
 mod access;
@@ -21,6 +22,7 @@ mod reminders;
 mod rsvp;
 mod service;
 mod store;
+mod unenrolled;
 
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ use campus_proto::courses::{SchoolEvent, events_service_server::EventsServiceSer
 use campus_runtime::{api::timestamp, http_routes::HttpHandler};
 
 use crate::{Courses, config::EventsConfig, materials::Materials, materials::signing::UrlSigner};
+
+pub use unenrolled::consumer;
 
 /// The events service: the courses service's data plus the URL signing keys of materials.
 #[derive(Debug, Clone)]

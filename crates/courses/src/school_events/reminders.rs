@@ -1,7 +1,7 @@
 //! Reminders: every replica looks for due reminders each `CAMPUS_EVENT_REMINDER_INTERVAL`.
-//! A reminder is taken by deleting its row in the transaction that writes `event.reminder` to
-//! the outbox, so of two replicas reaching for the same row one publishes it and the other
-//! finds nothing: exactly one event per attendee, once (the relay then delivers it at least
+//! A reminder is taken by marking its row sent in the transaction that writes `event.reminder`
+//! to the outbox, so of two replicas reaching for the same row one publishes it and the other
+//! finds it sent: exactly one event per attendee, once (the relay then delivers it at least
 //! once, consumers deduplicating by event id). A reminder moved later or dropped meanwhile is
 //! not due any more and is not taken.
 
@@ -46,8 +46,11 @@ impl SchoolEvents {
             if !store::claim_reminder(&mut tx, &event_id, &user_id, now).await? {
                 continue;
             }
+            // Late (replicas were down) for an event that has begun: marked, not sent.
             let event = store::event_in(&mut tx, &event_id).await?;
-            if let Some(event) = event.filter(|event| event.status == SCHEDULED) {
+            if let Some(event) =
+                event.filter(|event| event.status == SCHEDULED && event.starts_at > now)
+            {
                 tx.publish(
                     &event.id,
                     &event.school_id,

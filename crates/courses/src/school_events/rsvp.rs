@@ -101,7 +101,7 @@ impl SchoolEvents {
     }
 
     /// Applies one answer under the event's lock.
-    async fn answer(
+    pub(crate) async fn answer(
         &self,
         tx: &mut Tx,
         event_id: &str,

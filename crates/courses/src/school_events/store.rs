@@ -3,7 +3,7 @@
 
 use campus_store::{Database, Tx, on_pool, on_tx, placeholders};
 
-use super::checks::Details;
+use super::checks::{Details, MAX_LENGTH};
 
 /// Stored attendance statuses (the contract's `AttendanceStatus` numbers).
 pub(crate) const GOING: i64 = 1;
@@ -316,6 +316,8 @@ pub(crate) struct Audience<'a> {
 }
 
 /// A page of the events of `audience` that end after `now`, by start then id after `after`.
+/// No event lasts longer than [`MAX_LENGTH`], so the index scan starts there rather than at
+/// the school's first event ever.
 pub(crate) async fn upcoming(
     database: &Database,
     audience: &Audience<'_>,
@@ -325,7 +327,7 @@ pub(crate) async fn upcoming(
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM school_events WHERE school_id = $1 AND ends_at > $2 \
-         AND (starts_at, id) > ($3, $4) AND ($5 OR course_id = '' \
+         AND starts_at > $8 AND (starts_at, id) > ($3, $4) AND ($5 OR course_id = '' \
          OR course_id IN (SELECT course_id FROM enrollments WHERE user_id = $6) \
          OR course_id IN (SELECT id FROM courses WHERE school_id = $1 AND instructor_id = $6)) \
          ORDER BY starts_at, id LIMIT $7"
@@ -339,31 +341,41 @@ pub(crate) async fn upcoming(
             .bind(audience.every_course)
             .bind(audience.user_id)
             .bind(i64::from(limit))
+            .bind(now - MAX_LENGTH)
             .fetch_all(pool)
             .await
     })
 }
 
-/// The events a user is GOING to or waitlisted for that ended after `since`, by start: the
-/// calendar feed (cancelled ones included, so calendars show them as cancelled).
+/// An event in a user's feed, with their answer (GOING or WAITLISTED).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FeedRow {
+    #[sqlx(flatten)]
+    pub(crate) event: EventRow,
+    pub(crate) answer: i64,
+}
+
+/// The latest `limit` events a user is GOING to or waitlisted for that end after `since`, by
+/// start: the calendar feed (cancelled ones included, so calendars show them as cancelled).
 pub(crate) async fn answered_events(
     database: &Database,
     user_id: &str,
     since: i64,
     limit: i64,
-) -> Result<Vec<EventRow>, sqlx::Error> {
+) -> Result<Vec<FeedRow>, sqlx::Error> {
     let columns = EVENT_COLUMNS
         .split(", ")
         .map(|column| format!("e.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT {columns} FROM event_responses r JOIN school_events e ON e.id = r.event_id \
+        "SELECT {columns}, r.status AS answer FROM event_responses r \
+         JOIN school_events e ON e.id = r.event_id \
          WHERE r.user_id = $1 AND r.status IN ($2, $3) AND e.ends_at > $4 \
-         ORDER BY e.starts_at, e.id LIMIT $5"
+         ORDER BY e.starts_at DESC, e.id DESC LIMIT $5"
     );
-    on_pool!(database, pool => {
-        sqlx::query_as::<_, EventRow>(&sql)
+    let mut rows = on_pool!(database, pool => {
+        sqlx::query_as::<_, FeedRow>(&sql)
             .bind(user_id)
             .bind(GOING)
             .bind(WAITLISTED)
@@ -371,10 +383,37 @@ pub(crate) async fn answered_events(
             .bind(limit)
             .fetch_all(pool)
             .await
+    })?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The scheduled events of `course_id` that have not ended which `user_id` is going to or
+/// waiting for.
+pub(crate) async fn answered_course_events(
+    tx: &mut Tx,
+    course_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query_scalar::<_, String>(
+            "SELECT e.id FROM school_events e JOIN event_responses r ON r.event_id = e.id \
+             WHERE e.course_id = $1 AND r.user_id = $2 AND r.status IN ($3, $4) \
+             AND e.status = $5 AND e.ends_at > $6 ORDER BY e.id",
+        )
+        .bind(course_id)
+        .bind(user_id)
+        .bind(GOING)
+        .bind(WAITLISTED)
+        .bind(SCHEDULED)
+        .bind(now)
+        .fetch_all(conn)
+        .await
     })
 }
 
-/// Schedules (or moves) a person's reminder.
+/// Schedules (or moves) a person's reminder, unless it was sent already.
 pub(crate) async fn put_reminder(
     tx: &mut Tx,
     event_id: &str,
@@ -384,7 +423,8 @@ pub(crate) async fn put_reminder(
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO event_reminders (event_id, user_id, due_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (event_id, user_id) DO UPDATE SET due_at = excluded.due_at",
+             ON CONFLICT (event_id, user_id) DO UPDATE SET due_at = excluded.due_at \
+             WHERE event_reminders.sent_at IS NULL",
         )
         .bind(event_id)
         .bind(user_id)
@@ -402,7 +442,10 @@ pub(crate) async fn drop_reminder(
     user_id: &str,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
-        sqlx::query("DELETE FROM event_reminders WHERE event_id = $1 AND user_id = $2")
+        sqlx::query(
+            "DELETE FROM event_reminders WHERE event_id = $1 AND user_id = $2 \
+             AND sent_at IS NULL",
+        )
             .bind(event_id)
             .bind(user_id)
             .execute(conn)
@@ -414,7 +457,7 @@ pub(crate) async fn drop_reminder(
 /// Drops every unsent reminder of an event.
 pub(crate) async fn drop_reminders(tx: &mut Tx, event_id: &str) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
-        sqlx::query("DELETE FROM event_reminders WHERE event_id = $1")
+        sqlx::query("DELETE FROM event_reminders WHERE event_id = $1 AND sent_at IS NULL")
             .bind(event_id)
             .execute(conn)
             .await
@@ -422,21 +465,18 @@ pub(crate) async fn drop_reminders(tx: &mut Tx, event_id: &str) -> Result<(), sq
     })
 }
 
-/// Schedules one reminder at `due_at` for everyone GOING (after [`drop_reminders`]): the
-/// reminders of an event whose time changed, including those already sent for the old time.
-pub(crate) async fn remind_everyone_going(
+/// Moves every unsent reminder of an event to `due_at` (its start moved).
+pub(crate) async fn move_reminders(
     tx: &mut Tx,
     event_id: &str,
     due_at: i64,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
-            "INSERT INTO event_reminders (event_id, user_id, due_at) \
-             SELECT event_id, user_id, $2 FROM event_responses WHERE event_id = $1 AND status = $3",
+            "UPDATE event_reminders SET due_at = $2 WHERE event_id = $1 AND sent_at IS NULL",
         )
         .bind(event_id)
         .bind(due_at)
-        .bind(GOING)
         .execute(conn)
         .await
         .map(|_| ())
@@ -451,8 +491,8 @@ pub(crate) async fn due_reminders(
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     on_pool!(database, pool => {
         sqlx::query_as::<_, (String, String)>(
-            "SELECT event_id, user_id FROM event_reminders WHERE due_at <= $1 \
-             ORDER BY due_at, event_id, user_id LIMIT $2",
+            "SELECT event_id, user_id FROM event_reminders WHERE sent_at IS NULL \
+             AND due_at <= $1 ORDER BY due_at, event_id, user_id LIMIT $2",
         )
         .bind(now)
         .bind(limit)
@@ -461,9 +501,9 @@ pub(crate) async fn due_reminders(
     })
 }
 
-/// Takes a due reminder for `tx`: false if another replica took it first, or it was moved
-/// later or dropped meanwhile (a replica that loses waits for the winner's commit, then finds
-/// nothing to delete).
+/// Takes a due reminder for `tx` by marking it sent: false if another replica took it first,
+/// or it was moved later or dropped meanwhile (a replica that loses waits for the winner's
+/// commit, then finds the row sent).
 pub(crate) async fn claim_reminder(
     tx: &mut Tx,
     event_id: &str,
@@ -472,7 +512,8 @@ pub(crate) async fn claim_reminder(
 ) -> Result<bool, sqlx::Error> {
     on_tx!(tx, conn => {
         sqlx::query(
-            "DELETE FROM event_reminders WHERE event_id = $1 AND user_id = $2 AND due_at <= $3",
+            "UPDATE event_reminders SET sent_at = $3 WHERE event_id = $1 AND user_id = $2 \
+             AND sent_at IS NULL AND due_at <= $3",
         )
         .bind(event_id)
         .bind(user_id)
