@@ -17,6 +17,7 @@
 //!   [`in_process`] carries calls to a peer this process serves itself.
 //! - [`encoded`]: server streams of messages encoded once for every watcher.
 //! - [`backoff`]: the one jittered backoff of every loop that tries again.
+//! - [`periodic`]: the one timer loop of background work (sweeps, reminders, reloads).
 //! - [`auth`]: access token verification (a layer) and the authorization helpers.
 //! - [`shutdown`]: the signals that stop the process.
 //! - [`http_routes`]: plain HTTP routes of a service on the gRPC port (signed downloads).
@@ -42,6 +43,7 @@ pub mod http_routes;
 pub mod in_process;
 pub mod methods;
 pub mod metrics;
+pub mod periodic;
 pub mod propagation;
 pub mod retry;
 pub mod server;

@@ -47,6 +47,31 @@ pub(crate) fn text(status: StatusCode, message: &'static str) -> Response<Body> 
     response
 }
 
+/// 405 unless the request is a GET or HEAD, the only methods signed URLs answer.
+pub(crate) fn refuse_other_methods(request: &Request<()>) -> Option<Response<Body>> {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return None;
+    }
+    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    Some(response)
+}
+
+/// The 403 of a signed URL that is refused, saying whether a new one would help.
+pub(crate) fn refused(refusal: Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::Expired => text(
+            StatusCode::FORBIDDEN,
+            "this link has expired: ask for a new one\n",
+        ),
+        Refusal::Malformed | Refusal::UnknownKey | Refusal::BadSignature => {
+            text(StatusCode::FORBIDDEN, "this link is not valid\n")
+        }
+    }
+}
+
 /// What the request asks for of a file of `size` bytes with `etag`.
 #[derive(Debug, PartialEq, Eq)]
 enum Wanted {
@@ -130,12 +155,8 @@ fn disposition(resource: &ResourceRow, attachment: bool) -> HeaderValue {
 impl Materials {
     /// Answers one download request.
     async fn serve_http(&self, request: &Request<()>) -> Response<Body> {
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+        if let Some(refusal) = refuse_other_methods(request) {
+            return refusal;
         }
         let uri = request.uri();
         let grant =
@@ -144,15 +165,7 @@ impl Materials {
                 .verify(uri.path(), uri.query().unwrap_or_default(), unix_now())
             {
                 Ok(grant) => grant,
-                Err(Refusal::Expired) => {
-                    return text(
-                        StatusCode::FORBIDDEN,
-                        "this link has expired: ask for a new one\n",
-                    );
-                }
-                Err(Refusal::Malformed | Refusal::UnknownKey | Refusal::BadSignature) => {
-                    return text(StatusCode::FORBIDDEN, "this link is not valid\n");
-                }
+                Err(refusal) => return refused(refusal),
             };
         let resource = match store::resource(&self.courses.store.database, &grant.resource_id).await
         {

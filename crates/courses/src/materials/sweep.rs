@@ -21,14 +21,8 @@ pub(crate) struct Swept {
 
 /// Sweeps every `materials.sweep_interval` until `stop`.
 pub(super) async fn run(materials: Materials, stop: impl Future<Output = ()> + Send) {
-    tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(materials.sweep_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticks.tick() => {}
-        }
+    let materials = &materials;
+    campus_runtime::periodic::every(materials.sweep_interval, stop, move || async move {
         match materials.sweep_once().await {
             Ok(swept) if swept != Swept::default() => {
                 tracing::info!(?swept, "removed abandoned uploads and unreferenced files");
@@ -36,7 +30,8 @@ pub(super) async fn run(materials: Materials, stop: impl Future<Output = ()> + S
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "the content sweep failed; it runs again later"),
         }
-    }
+    })
+    .await;
 }
 
 impl Materials {

@@ -19,7 +19,7 @@ use super::{SchoolEvents, feed, store};
 use crate::{
     error::CoursesError,
     materials::{
-        http::text,
+        http::{refuse_other_methods, refused, text},
         signing::{Refusal, UrlSigner, expiry_after, query_params, unix_now},
     },
 };
@@ -130,12 +130,8 @@ impl SchoolEvents {
 
     /// Answers one feed request.
     async fn serve_feed(&self, request: &Request<()>) -> Response<Body> {
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+        if let Some(refusal) = refuse_other_methods(request) {
+            return refusal;
         }
         let uri = request.uri();
         let grant = match verify_feed(
@@ -145,15 +141,7 @@ impl SchoolEvents {
             unix_now(),
         ) {
             Ok(grant) => grant,
-            Err(Refusal::Expired) => {
-                return text(
-                    StatusCode::FORBIDDEN,
-                    "this calendar link has expired: ask for a new one\n",
-                );
-            }
-            Err(Refusal::Malformed | Refusal::UnknownKey | Refusal::BadSignature) => {
-                return text(StatusCode::FORBIDDEN, "this calendar link is not valid\n");
-            }
+            Err(refusal) => return refused(refusal),
         };
         let database = &self.courses.store.database;
         let since = campus_store::events::outbox::micros_ago(FEED_HISTORY);

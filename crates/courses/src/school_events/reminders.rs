@@ -19,20 +19,15 @@ const BATCH: i64 = 200;
 
 /// Publishes due reminders every `events.reminder_interval` until `stop`.
 pub(super) async fn run(events: SchoolEvents, stop: impl Future<Output = ()> + Send) {
-    tokio::pin!(stop);
-    let mut ticks = tokio::time::interval(events.reminder_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticks.tick() => {}
-        }
+    let events = &events;
+    campus_runtime::periodic::every(events.reminder_interval, stop, move || async move {
         match events.remind_once().await {
             Ok(0) => {}
             Ok(sent) => tracing::info!(sent, "published event reminders"),
             Err(error) => tracing::warn!(%error, "event reminders failed; they are tried again"),
         }
-    }
+    })
+    .await;
 }
 
 impl SchoolEvents {

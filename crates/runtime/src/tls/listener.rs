@@ -128,13 +128,8 @@ async fn reload(
     interval: Duration,
     connections: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = connections.closed() => return,
-            _ = ticks.tick() => {}
-        }
+    let certificate = &certificate;
+    crate::periodic::every(interval, connections.closed(), move || async move {
         match certificate.reload_if_changed() {
             Ok(true) => tracing::info!(
                 cert_file = %certificate.cert_file.display(),
@@ -146,7 +141,8 @@ async fn reload(
                 "TLS certificate files changed but cannot be used; serving the previous one"
             ),
         }
-    }
+    })
+    .await;
 }
 
 /// The served certificate and the file contents it was made from.
