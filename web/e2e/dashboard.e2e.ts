@@ -863,6 +863,7 @@ describe("sessions", () => {
         pages: [
           ["/school/attendance", 'table[data-chart="Attendance rate per course"] td'],
           ["/people", "table tbody tr"],
+          ["/events", ".event h2"],
         ],
       },
       {

@@ -876,3 +876,69 @@ async fn the_calendar_feed_parses_with_an_independent_parser_across_a_daylight_s
     assert_eq!(cancelled.status, EventStatus::Cancelled as i32);
     campus.shutdown().await
 }
+
+#[tokio::test]
+async fn an_answer_and_the_upcoming_list_take_a_fixed_number_of_statements() -> Result<(), Error> {
+    let campus = TestCampus::start(CampusOptions {
+        log_filter: "info,sqlx::query=debug",
+        ..CampusOptions::default()
+    })
+    .await?;
+    campus.wait_for_status("", ServingStatus::Serving).await?;
+    let hill = school(&campus, "hill").await?;
+    let admin = person(&campus, &hill, "admin@hill.example", Role::SchoolAdmin).await?;
+    let pupil = person(&campus, &hill, "pupil@hill.example", Role::Student).await?;
+    let mut as_admin = events_as(&campus, &admin).await?;
+    let first = create(
+        &mut as_admin,
+        &hill.id,
+        "",
+        details("Fair 0", from_now(86_400), 1),
+    )
+    .await?;
+    let (_, answer) = campus
+        .statements_of(
+            "RespondToEvent",
+            respond(&campus, &pupil, &first.id, AttendanceStatus::Going),
+        )
+        .await?;
+    // Recall the request id, lock and read the event, read the answer, write it (and its
+    // reminder), store the counts, remember the answer, commit.
+    assert!(
+        answer.len() <= 10,
+        "{} statements: {answer:#?}",
+        answer.len()
+    );
+
+    let upcoming = async || {
+        let (_, statements) = campus
+            .statements_of("ListUpcomingEvents", async {
+                Ok(events_as(&campus, &pupil)
+                    .await?
+                    .list_upcoming_events(ListUpcomingEventsRequest {
+                        page_size: 100,
+                        page_token: String::new(),
+                    })
+                    .await?)
+            })
+            .await?;
+        Ok::<_, Error>(statements.len())
+    };
+    let with_one = upcoming().await?;
+    for n in 1..50 {
+        let fair = create(
+            &mut as_admin,
+            &hill.id,
+            "",
+            details(&format!("Fair {n}"), from_now(86_400 + n), 1),
+        )
+        .await?;
+        respond(&campus, &pupil, &fair.id, AttendanceStatus::Going).await?;
+    }
+    assert_eq!(
+        upcoming().await?,
+        with_one,
+        "statements for 1 and for 50 events"
+    );
+    campus.shutdown().await
+}

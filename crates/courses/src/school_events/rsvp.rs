@@ -124,6 +124,7 @@ impl SchoolEvents {
         let was = before.as_ref().map_or(0, |row| row.status);
         let already = (wanted == GOING && (was == GOING || was == WAITLISTED))
             || (wanted == NOT_GOING && was == NOT_GOING);
+        let mut mine = my_response(before.as_ref());
         if !already {
             let status = if wanted == NOT_GOING {
                 NOT_GOING
@@ -160,13 +161,19 @@ impl SchoolEvents {
             };
             store::put_response(tx, &response).await?;
             self.fill(tx, &mut event, now).await?;
+            // Whoever joins the waitlist joins its end, and the waitlist only moves when the
+            // event has room, which it has not (or they would be going).
+            mine = MyResponse {
+                status: i32::try_from(status).unwrap_or_default(),
+                waitlist_position: if status == WAITLISTED {
+                    i32::try_from(event.waitlisted).unwrap_or(i32::MAX)
+                } else {
+                    0
+                },
+            };
         }
-        let mine = store::response_in(tx, event_id, user_id).await?;
-        let event = store::event_in(tx, event_id)
-            .await?
-            .ok_or(CoursesError::NotFound("event"))?;
         Ok(RespondToEventResponse {
-            mine: Some(my_response(mine.as_ref())),
+            mine: Some(mine),
             event: Some(event_message(&event)),
         })
     }

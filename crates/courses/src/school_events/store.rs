@@ -98,29 +98,30 @@ pub(crate) async fn event(database: &Database, id: &str) -> Result<Option<EventR
     })
 }
 
+/// An event as its write lock returns it, with the number its answer takes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct LockedRow {
+    #[sqlx(flatten)]
+    event: EventRow,
+    answers: i64,
+}
+
 /// Takes the event's write lock for the rest of `tx` (a row lock on PostgreSQL; SQLite's
 /// transactions already write one at a time) and returns the event with the next number of
-/// its answer sequence, which orders the waitlist; `None` if there is no such event.
+/// its answer sequence, which orders the waitlist, in one statement; `None` if there is no
+/// such event.
 pub(crate) async fn lock_event(
     tx: &mut Tx,
     id: &str,
 ) -> Result<Option<(EventRow, i64)>, sqlx::Error> {
-    let answer = on_tx!(tx, conn => {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE school_events SET answers = answers + 1 WHERE id = $1 RETURNING answers",
-        )
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    let sql = format!(
+        "UPDATE school_events SET answers = answers + 1 WHERE id = $1 \
+         RETURNING {EVENT_COLUMNS}, answers"
+    );
+    let locked = on_tx!(tx, conn => {
+        sqlx::query_as::<_, LockedRow>(&sql).bind(id).fetch_optional(conn).await
     })?;
-    let Some(answer) = answer else {
-        return Ok(None);
-    };
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM school_events WHERE id = $1");
-    let event = on_tx!(tx, conn => {
-        sqlx::query_as::<_, EventRow>(&sql).bind(id).fetch_one(conn).await
-    })?;
-    Ok(Some((event, answer)))
+    Ok(locked.map(|row| (row.event, row.answers)))
 }
 
 /// Replaces a scheduled event's details and moves its version on, under its write lock.
