@@ -307,6 +307,24 @@ fn bench_materials_smoke_test_moves_whole_files_without_errors() -> Result<(), E
     Ok(())
 }
 
+#[test]
+fn bench_upcoming_events_smoke_test_lists_without_errors() -> Result<(), Error> {
+    let report = bench_report(&["upcoming-events", "--duration", "1s", "--concurrency", "2"])?;
+    let report: serde_json::Value = serde_json::from_str(&report)?;
+    let scenario = report["scenarios"]
+        .as_array()
+        .and_then(|scenarios| scenarios.iter().find(|s| s["name"] == "upcoming-events"))
+        .ok_or_else(|| format!("upcoming-events missing: {report}"))?;
+    assert_eq!(scenario["errors"], serde_json::json!({}), "{scenario}");
+    assert!(
+        scenario["throughput"]
+            .as_f64()
+            .is_some_and(|calls| calls > 0.0),
+        "{scenario}"
+    );
+    Ok(())
+}
+
 fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
     let dir = std::env::temp_dir().join(format!(
         "campus-test-{}-{:?}",
